@@ -1,0 +1,218 @@
+#include "polldesc/real_env.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+namespace pollstorm {
+namespace {
+
+void FutexWait(std::atomic<uint32_t>* addr, uint32_t expected) {
+  // Returns on wake, on a value mismatch (EAGAIN), on EINTR, or spuriously;
+  // every caller re-checks the word.
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAIT_PRIVATE, expected, nullptr,
+          nullptr, 0);
+}
+
+void FutexWake(std::atomic<uint32_t>* addr) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
+          0);
+}
+
+// A pool of parkers that are never freed (see RealParker). Leaked on purpose:
+// reachable from a static, so leak checkers stay quiet.
+struct ParkerPool {
+  std::mutex mu;
+  std::vector<RealParker*> free;
+};
+ParkerPool& Pool() {
+  static ParkerPool* pool = new ParkerPool;
+  return *pool;
+}
+
+struct ParkerLease {
+  RealParker* p;
+  ParkerLease() {
+    ParkerPool& pool = Pool();
+    std::lock_guard<std::mutex> l(pool.mu);
+    if (pool.free.empty()) {
+      p = new RealParker;
+    } else {
+      p = pool.free.back();
+      pool.free.pop_back();
+    }
+  }
+  ~ParkerLease() {
+    ParkerPool& pool = Pool();
+    std::lock_guard<std::mutex> l(pool.mu);
+    pool.free.push_back(p);
+  }
+};
+
+std::atomic<FatalHook> g_fatal_hook{nullptr};
+
+}  // namespace
+
+void RealParker::Park() {
+  // acquire on every read of kNotified: the waker's writes before Unpark
+  // (the slot CAS that took this G) are visible when Park returns.
+  uint32_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (s == kNotified) {
+      // relaxed: only this thread and its single waker touch the word, and
+      // the waker is done with it (it stored kNotified).
+      state_.store(kEmpty, std::memory_order_relaxed);
+      return;
+    }
+    if (s == kEmpty) {
+      if (!state_.compare_exchange_weak(s, kSleeping, std::memory_order_acquire)) continue;
+    }
+    FutexWait(&state_, kSleeping);
+    s = state_.load(std::memory_order_acquire);
+  }
+}
+
+void RealParker::Unpark() {
+  // release: pairs with Park's acquire loads.
+  if (state_.exchange(kNotified, std::memory_order_release) == kSleeping) FutexWake(&state_);
+}
+
+RealParker* RealEnv::CurrentParker() {
+  thread_local ParkerLease lease;
+  return lease.p;
+}
+
+int64_t RealEnv::Nanotime() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+void SetFatalHook(FatalHook hook) { g_fatal_hook.store(hook, std::memory_order_release); }
+
+void RealEnv::Fatal(const char* msg) {
+  if (FatalHook h = g_fatal_hook.load(std::memory_order_acquire)) h(msg);
+  std::fprintf(stderr, "fatal error: %s\n", msg);
+  std::fflush(stderr);
+  std::abort();
+}
+
+// ---- timers ----
+
+void RealTimer::Modify(int64_t when, TimerFunc f, void* arg, uintptr_t seq) {
+  TimerService::Global().Modify(this, when, f, arg, seq);
+}
+bool RealTimer::Delete() { return TimerService::Global().Delete(this); }
+void RealTimer::WaitIdle() { TimerService::Global().WaitIdle(this); }
+
+TimerService& TimerService::Global() {
+  // Leaked on purpose: the thread runs until the process exits, like Go's.
+  static TimerService* s = new TimerService;
+  return *s;
+}
+
+TimerService::TimerService() {
+  thread_ = std::thread([this] { Loop(); });
+  thread_.detach();
+}
+
+void TimerService::Swap(int i, int j) {
+  std::swap(heap_[i], heap_[j]);
+  heap_[i]->heap_index_ = i;
+  heap_[j]->heap_index_ = j;
+}
+void TimerService::Up(int i) {
+  while (i > 0) {
+    int p = (i - 1) / 2;
+    if (heap_[p]->when_ <= heap_[i]->when_) break;
+    Swap(i, p);
+    i = p;
+  }
+}
+void TimerService::Down(int i) {
+  const int n = static_cast<int>(heap_.size());
+  for (;;) {
+    int l = 2 * i + 1, m = i;
+    if (l < n && heap_[l]->when_ < heap_[m]->when_) m = l;
+    if (l + 1 < n && heap_[l + 1]->when_ < heap_[m]->when_) m = l + 1;
+    if (m == i) break;
+    Swap(i, m);
+    i = m;
+  }
+}
+void TimerService::RemoveAt(int i) {
+  const int last = static_cast<int>(heap_.size()) - 1;
+  RealTimer* t = heap_[i];
+  if (i != last) {
+    Swap(i, last);
+  }
+  heap_.pop_back();
+  t->heap_index_ = -1;
+  if (i != last) {
+    Down(i);
+    Up(i);
+  }
+}
+
+void TimerService::Modify(RealTimer* t, int64_t when, TimerFunc f, void* arg, uintptr_t seq) {
+  std::lock_guard<std::mutex> l(mu_);
+  t->when_ = when;
+  t->f_ = f;
+  t->arg_ = arg;
+  t->seq_ = seq;
+  if (t->heap_index_ < 0) {
+    t->heap_index_ = static_cast<int>(heap_.size());
+    heap_.push_back(t);
+  }
+  Up(t->heap_index_);
+  Down(t->heap_index_);
+  if (heap_.front() == t) cv_.notify_one();  // an earlier deadline: re-sleep
+}
+
+bool TimerService::Delete(RealTimer* t) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (t->heap_index_ < 0) return false;
+  RemoveAt(t->heap_index_);
+  return true;
+}
+
+void TimerService::WaitIdle(RealTimer* t) {
+  std::unique_lock<std::mutex> l(mu_);
+  idle_cv_.wait(l, [&] { return running_ != t; });
+}
+
+void TimerService::Loop() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    if (heap_.empty()) {
+      cv_.wait(l);
+      continue;
+    }
+    RealTimer* t = heap_.front();
+    const int64_t now = RealEnv::Nanotime();
+    if (t->when_ > now) {
+      cv_.wait_for(l, std::chrono::nanoseconds(t->when_ - now));
+      continue;
+    }
+    RemoveAt(0);
+    const TimerFunc f = t->f_;
+    void* const arg = t->arg_;
+    const uintptr_t seq = t->seq_;
+    running_ = t;
+    // The callback runs without mu_: it takes pd.lock, and pd.lock holders
+    // call Modify/Delete (lock order pd.lock -> mu_; #35532 otherwise).
+    l.unlock();
+    f(arg, seq);
+    l.lock();
+    running_ = nullptr;
+    idle_cv_.notify_all();
+  }
+}
+
+}  // namespace pollstorm

@@ -1,0 +1,143 @@
+// polldesc/real_env.h: RealEnv, the production environment: std::atomic, plain
+// fields TSan can see, std::mutex, a futex parker, CLOCK_MONOTONIC, and one
+// timer thread with a heap.
+//
+//   RealShared<T>    a plain field; atomic ops through std::atomic_ref.
+//   RealParker       one-shot futex park token (wake-before-sleep safe,
+//                    spurious futex wakes absorbed).
+//   TimerService     one thread, an indexed min-heap; callbacks run without
+//                    the service lock; Delete never waits for a running one.
+//   RealTimer        a timer owned by a PollDesc, served by TimerService.
+//   RealEnv          the Env (see env.h).
+#pragma once
+
+#include <atomic>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "polldesc/env.h"
+
+namespace pollstorm {
+
+template <class T>
+class RealShared {
+ public:
+  RealShared() = default;
+  explicit RealShared(T v) : v_(v) {}
+  T Read() const { return v_; }
+  void Write(T v) { v_ = v; }
+  // Raw(): for failure dumps only; unsynchronised and invisible to TSan so a
+  // dump never adds a report of its own.
+  __attribute__((no_sanitize("thread"))) T Raw() const { return v_; }
+  // Go's atomic.* applied to a plain word: atomic here, plain elsewhere, and
+  // TSan reports the plain accesses that race with them.
+  T load(std::memory_order o) { return std::atomic_ref<T>(v_).load(o); }
+  void store(T v, std::memory_order o) { std::atomic_ref<T>(v_).store(v, o); }
+  bool compare_exchange_strong(T& expected, T desired, std::memory_order o) {
+    return std::atomic_ref<T>(v_).compare_exchange_strong(expected, desired, o);
+  }
+  T exchange(T v, std::memory_order o) { return std::atomic_ref<T>(v_).exchange(v, o); }
+
+ private:
+  alignas(std::atomic_ref<T>::required_alignment) T v_{};
+};
+
+// RealParker: a parked waiter ("G"). Park() returns only after Unpark(); an
+// Unpark that comes first is kept. Parkers are pooled and never freed, so an
+// Unpark that is still inside its futex wake when the woken thread exits
+// touches valid memory (the same type stability Go gives pollDescs).
+class alignas(64) RealParker {
+ public:
+  void Park();
+  void Unpark();
+
+ private:
+  static constexpr uint32_t kEmpty = 0, kNotified = 1, kSleeping = 2;
+  std::atomic<uint32_t> state_{kEmpty};
+};
+
+class TimerService;
+
+class RealTimer {
+ public:
+  RealTimer() = default;
+  RealTimer(const RealTimer&) = delete;
+  RealTimer& operator=(const RealTimer&) = delete;
+  // RealTimer::Modify: arm or re-arm (Go: resettimer / modtimer).
+  void Modify(int64_t when, TimerFunc f, void* arg, uintptr_t seq);
+  // RealTimer::Delete: disarm if pending (Go: deltimer). Never waits for a
+  // callback already running. Returns whether it was pending.
+  bool Delete();
+  // RealTimer::WaitIdle: wait until no callback of this timer runs.
+  void WaitIdle();
+
+ private:
+  friend class TimerService;
+  // all guarded by TimerService::mu_
+  int64_t when_ = 0;
+  TimerFunc f_ = nullptr;
+  void* arg_ = nullptr;
+  uintptr_t seq_ = 0;
+  int heap_index_ = -1;  // -1: not pending
+};
+
+class TimerService {
+ public:
+  static TimerService& Global();
+  void Modify(RealTimer* t, int64_t when, TimerFunc f, void* arg, uintptr_t seq);
+  bool Delete(RealTimer* t);
+  void WaitIdle(RealTimer* t);
+
+ private:
+  TimerService();
+  void Loop();
+  void Up(int i);
+  void Down(int i);
+  void Swap(int i, int j);
+  void RemoveAt(int i);
+
+  std::mutex mu_;
+  std::condition_variable cv_;       // the loop waits for an earlier timer
+  std::condition_variable idle_cv_;  // WaitIdle waits for running_ to change
+  std::vector<RealTimer*> heap_;     // guarded by mu_; min-heap on when_
+  RealTimer* running_ = nullptr;     // guarded by mu_; whose callback runs now
+  std::thread thread_;
+};
+
+struct RealEnv {
+  template <class T>
+  using Atomic = std::atomic<T>;
+  template <class T>
+  using Shared = RealShared<T>;
+  using Mutex = std::mutex;
+  using Parker = RealParker;
+  using Timer = RealTimer;
+
+  static constexpr const char* kName = "real";
+
+  static Parker* CurrentParker();
+  static int64_t Nanotime();
+  [[noreturn]] static void Fatal(const char* msg);
+  // GO: atomic.StorepNoWB to a dummy word: a full barrier on the hardware Go
+  // ran on. The C++ equivalent is a seq_cst fence (mfence / dmb ish).
+  static void FullBarrier() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+
+  // The system calls the Fd facade makes (the simulator fakes them).
+  static ssize_t SysRead(int fd, void* buf, size_t n) { return ::read(fd, buf, n); }
+  static ssize_t SysWrite(int fd, const void* buf, size_t n) { return ::write(fd, buf, n); }
+  static int SysClose(int fd) { return ::close(fd); }
+};
+
+// Fatal hook: tests and the storm may capture throws instead of aborting
+// (the storm reports them as findings). Called with the message; if it
+// returns, Fatal aborts anyway.
+using FatalHook = void (*)(const char* msg);
+void SetFatalHook(FatalHook hook);
+
+}  // namespace pollstorm
