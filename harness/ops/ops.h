@@ -1,0 +1,97 @@
+// harness/ops/ops.h: the one language of operations that drives a pollDesc
+// (DESIGN.md §3). Storms generate it from an RNG, fuzzers decode it from
+// bytes, corpus files store it as text, and every finding prints it back.
+//
+// Text form, one op per line ('#' starts a comment):
+//
+//   # pollstorm program v1
+//   thread 0
+//     open d0            start a new incarnation of descriptor d0
+//     reset d0 r         pollReset
+//     wait d0 r          pollWait (modes: r, w; ready also takes rw)
+//     ready d0 rw        netpollready (an I/O edge)
+//     everr d0 on        the poller saw EPOLLERR alone (on) or not (off)
+//     deadline d0 r 50us pollSetDeadline: past | zero | far | <n>ns|us|ms
+//     unblock d0         pollUnblock
+//     close d0           pollClose
+//     io d0              make d0 readable for real (a byte into its pipe)
+//     advance 100us      let (virtual) time pass
+//
+// Binary form (what fuzzers mutate; stable across versions):
+//   byte 0..1  'P' 'S'      magic        byte 2  version (1)
+//   then 3 bytes per op:    [thread:2 | kind:6]  [desc:4 | mode:2 | spare:2]  [arg]
+//   arg: for deadline 0=past 1=zero 2=far, n>=3: (n-2)*kDeadlineUnitNs;
+//        for advance (n+1)*kDeadlineUnitNs; for everr bit 0. Ignored otherwise.
+// Any byte string decodes to a valid program (fields are reduced modulo their
+// range; a trailing partial op is dropped); a wrong magic or version is an error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pollstorm::ops {
+
+enum class OpKind : uint8_t {
+  kOpen,
+  kClose,
+  kReset,
+  kWait,
+  kReady,
+  kEventErr,
+  kDeadline,
+  kUnblock,
+  kIo,
+  kAdvance,
+};
+inline constexpr int kNumOpKinds = 10;
+
+// Deadline arguments: past (-1: already expired), zero (none), far (1 h), or
+// a relative duration in ns.
+inline constexpr int64_t kDeadlinePast = -1;
+inline constexpr int64_t kDeadlineZero = 0;
+inline constexpr int64_t kDeadlineFar = int64_t{3600} * 1000000000;
+inline constexpr int64_t kDeadlineUnitNs = 10000;  // binary form: 10 us steps
+
+inline constexpr int kMaxThreads = 64;
+inline constexpr int kMaxDescs = 16;
+inline constexpr int kMaxBinaryThreads = 4;
+
+struct Op {
+  OpKind kind = OpKind::kReset;
+  uint8_t desc = 0;
+  int mode = 'r';    // 'r', 'w' or 'r'+'w'
+  int64_t arg = 0;   // deadline ns / advance ns / everr on
+  bool operator==(const Op&) const = default;
+};
+
+struct Program {
+  std::vector<std::vector<Op>> threads;
+  bool operator==(const Program&) const = default;
+  size_t NumOps() const;
+};
+
+const char* KindName(OpKind k);
+std::string ModeName(int mode);
+// "wait d0 r"
+std::string FormatOp(const Op& op);
+// The whole program in text form, with the header line.
+std::string FormatProgram(const Program& p);
+
+// Parse errors name the line: "line 7: unknown op 'wiat'".
+struct ParseError {
+  int line;
+  std::string message;
+  std::string ToString() const;
+};
+std::optional<Op> ParseOp(std::string_view line, std::string* error);
+// Returns the program or sets *err.
+std::optional<Program> ParseProgram(std::string_view text, ParseError* err);
+
+std::vector<uint8_t> EncodeBinary(const Program& p);
+// Never fails on malformed ops; returns nullopt only for a bad header.
+std::optional<Program> DecodeBinary(const uint8_t* data, size_t size);
+
+}  // namespace pollstorm::ops

@@ -1,0 +1,69 @@
+// stress/storm.h: a storm is many real threads driving real pollDescs (RealEnv)
+// with random operations, checked online by an oracle and a watchdog.
+//
+//   StormConfig      every knob, parsed from the command line (storm_main.cc)
+//   Profile          a named op mix (weights per op kind)
+//   RunStormWorker   runs one storm in this process; prints protocol lines
+//                    (see below) on stdout; returns an exit code
+//
+// Worker -> supervisor protocol (stdout, one line each, tab-separated):
+//   PROGRESS <elapsed_s> <ops> <findings>
+//   FINDING  <json>                 a finding (harness/findings/finding.h)
+//   SUMMARY  <json>                 once, at the end
+// Anything on stderr (TSan reports, the runtime's "fatal error: ...") is
+// parsed by the supervisor.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "harness/ops/ops.h"
+
+namespace pollstorm::storm {
+
+// Op kinds the actors choose among (waiters only wait).
+enum ActorOp : int {
+  kActReady,     // netpollready in memory (r, w or rw)
+  kActEventErr,  // the poller saw EPOLLERR alone, or not
+  kActDeadline,  // pollSetDeadline: past, zero, near, far, equal r/w
+  kActReopen,    // unblock, wait for the waiters to leave, close, reopen
+  kActIo,        // write a byte into a pipe (io profile): readiness via epoll
+  kNumActorOps,
+};
+inline constexpr const char* kActorOpNames[kNumActorOps] = {"ready", "everr", "deadline", "reopen",
+                                                            "io"};
+
+struct Profile {
+  const char* name;
+  const char* description;
+  std::array<int, kNumActorOps> weights;
+  bool io;  // read waiters do real reads on pipes registered with epoll
+};
+
+inline constexpr Profile kProfiles[] = {
+    {"mixed", "every op, in memory", {40, 5, 30, 5, 0}, false},
+    {"ready", "readiness ping-pong (pattern A)", {85, 0, 10, 5, 0}, false},
+    {"deadline", "deadline-heavy: expiries racing waiters (pattern B)", {15, 0, 80, 5, 0}, false},
+    {"reuse", "close/reopen-heavy: LIFO reuse, stale timers", {30, 5, 30, 35, 0}, false},
+    {"io", "real pipes through the epoll poller", {20, 0, 25, 5, 50}, true},
+};
+
+struct StormConfig {
+  std::string variant = "fixed";
+  uint64_t seed = 1;
+  int threads = 8;          // waiters are half of them, actors the rest
+  int descriptors = 4;
+  double duration_s = 10;
+  uint64_t max_ops = 0;     // 0: no op budget, only the duration
+  const Profile* profile = &kProfiles[0];
+  std::array<int, kNumActorOps> weights{};  // effective weights (profile + overrides)
+  int watchdog_ms = 3000;   // the wake-obligation bound
+  int progress_ms = 1000;
+  uint64_t drop_wake = 0;   // test-only fault: drop the Nth wake (0: never)
+  bool stop_on_first = false;
+};
+
+int RunStormWorker(const StormConfig& cfg);
+
+}  // namespace pollstorm::storm
