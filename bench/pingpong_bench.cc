@@ -1,5 +1,7 @@
 // bench/pingpong_bench.cc: a park/unpark round trip through two PollDescs
-// (Ready -> Wait on each side) against a raw futex ping-pong, in the same run.
+// (Ready -> Wait on each side) against a raw futex ping-pong, std::atomic::wait
+// and a condition variable; and a round trip through two real pipes (Fd facade
+// + EpollPoller) against an eventfd+epoll ping-pong. All in the same run.
 //
 // Placement is an argument, because on two vCPUs it changes results by an
 // order of magnitude: 0 = both threads pinned to one CPU, 1 = pinned to
@@ -12,7 +14,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "polldesc/real.h"
@@ -110,11 +118,149 @@ void BM_PollDescPingPong(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// Baseline: C++20 std::atomic::wait/notify (futex underneath on Linux).
+void BM_AtomicWaitPingPong(benchmark::State& state) {
+  const int placement = static_cast<int>(state.range(0));
+  std::atomic<uint32_t> turn{0};  // 0: main's turn to send, 1: partner's, 2: stop
+  Pin(CpuFor(placement, 0));
+  std::thread partner([&] {
+    Pin(CpuFor(placement, 1));
+    for (;;) {
+      turn.wait(0, std::memory_order_acquire);
+      if (turn.load(std::memory_order_acquire) == 2) return;
+      turn.store(0, std::memory_order_release);
+      turn.notify_one();
+    }
+  });
+  for (auto _ : state) {
+    turn.store(1, std::memory_order_release);
+    turn.notify_one();
+    turn.wait(1, std::memory_order_acquire);
+  }
+  turn.store(2);
+  turn.notify_one();
+  partner.join();
+  Unpin();
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Baseline: mutex + condition_variable.
+void BM_CondVarPingPong(benchmark::State& state) {
+  const int placement = static_cast<int>(state.range(0));
+  std::mutex mu;
+  std::condition_variable cv;
+  int turn = 0;  // guarded by mu
+  bool stop = false;
+  Pin(CpuFor(placement, 0));
+  std::thread partner([&] {
+    Pin(CpuFor(placement, 1));
+    std::unique_lock<std::mutex> l(mu);
+    for (;;) {
+      cv.wait(l, [&] { return turn == 1 || stop; });
+      if (stop) return;
+      turn = 0;
+      cv.notify_one();
+    }
+  });
+  for (auto _ : state) {
+    std::unique_lock<std::mutex> l(mu);
+    turn = 1;
+    cv.notify_one();
+    cv.wait(l, [&] { return turn == 0; });
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    stop = true;
+  }
+  cv.notify_one();
+  partner.join();
+  Unpin();
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Baseline for the pipe round trip: eventfd + epoll, each side blocking in
+// its own epoll_wait (what a C event loop does without a runtime).
+void BM_EventfdEpollPingPong(benchmark::State& state) {
+  const int placement = static_cast<int>(state.range(0));
+  const int to_partner = eventfd(0, EFD_NONBLOCK), to_main = eventfd(0, EFD_NONBLOCK);
+  const int ep_partner = epoll_create1(0), ep_main = epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  epoll_ctl(ep_partner, EPOLL_CTL_ADD, to_partner, &ev);
+  epoll_ctl(ep_main, EPOLL_CTL_ADD, to_main, &ev);
+  auto recv = [](int ep, int fd) {
+    uint64_t v;
+    while (read(fd, &v, sizeof v) != sizeof v) {
+      epoll_event e;
+      epoll_wait(ep, &e, 1, -1);
+    }
+    return v;
+  };
+  auto send = [](int fd, uint64_t v) { (void)write(fd, &v, sizeof v); };
+  Pin(CpuFor(placement, 0));
+  std::thread partner([&] {
+    Pin(CpuFor(placement, 1));
+    while (recv(ep_partner, to_partner) == 1) send(to_main, 1);
+  });
+  for (auto _ : state) {
+    send(to_partner, 1);
+    recv(ep_main, to_main);
+  }
+  send(to_partner, 2);
+  partner.join();
+  Unpin();
+  for (int fd : {to_partner, to_main, ep_partner, ep_main}) close(fd);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The pollDesc round trip through real pipes: Fd facade reads/writes, the
+// EpollPoller thread delivering edge-triggered readiness (Go's pipe ping-pong).
+template <class V>
+void BM_PipePingPong(benchmark::State& state) {
+  const int placement = static_cast<int>(state.range(0));
+  RealPoller<V> poller;
+  RealServer<V> server(&poller);
+  poller.Attach(&server);
+  poller.Start();
+  int p1[2], p2[2];
+  if (pipe2(p1, O_NONBLOCK) != 0 || pipe2(p2, O_NONBLOCK) != 0) {
+    state.SkipWithError("pipe2");
+    return;
+  }
+  auto open = [&](int fd) { return RealFd<V>::Open(server, fd, nullptr); };
+  auto r1 = open(p1[0]), w1 = open(p1[1]), r2 = open(p2[0]), w2 = open(p2[1]);
+  Pin(CpuFor(placement, 0));
+  std::thread partner([&] {
+    Pin(CpuFor(placement, 1));
+    char c;
+    while (r1->Read(&c, 1).n == 1 && c == 'p') w2->Write(&c, 1);
+  });
+  char c = 'p';
+  for (auto _ : state) {
+    w1->Write(&c, 1);
+    r2->Read(&c, 1);
+  }
+  c = 'q';
+  w1->Write(&c, 1);
+  partner.join();
+  Unpin();
+  r1.reset();
+  w1.reset();
+  r2.reset();
+  w2.reset();
+  poller.Stop();
+  state.SetItemsProcessed(state.iterations());
+}
+
 #define PLACEMENTS ArgName("placement")->Arg(0)->Arg(1)->Arg(2)->UseRealTime()
 BENCHMARK(BM_FutexPingPong)->PLACEMENTS;
 BENCHMARK(BM_PollDescPingPong<Fixed>)->PLACEMENTS;
 BENCHMARK(BM_PollDescPingPong<Seed>)->PLACEMENTS;
 BENCHMARK(BM_PollDescPingPong<Legacy>)->PLACEMENTS;
+BENCHMARK(BM_AtomicWaitPingPong)->PLACEMENTS;
+BENCHMARK(BM_CondVarPingPong)->PLACEMENTS;
+BENCHMARK(BM_EventfdEpollPingPong)->PLACEMENTS;
+BENCHMARK(BM_PipePingPong<Fixed>)->PLACEMENTS;
 
 }  // namespace
 }  // namespace pollstorm

@@ -462,6 +462,21 @@ int Supervise(Cli& cli, const char* self) {
     if (t != std::string::npos) {
       std::printf("timeouts %s\n", j.substr(t + 11, j.find('}', t) - t - 10).c_str());
     }
+    if (size_t k = j.find("\"ops_by_kind\":"); k != std::string::npos) {
+      std::printf("ops by kind %s\n", j.substr(k + 14, j.find('}', k) - k - 13).c_str());
+    }
+    // Wake latency: bucket b holds latencies in [2^(b-1), 2^b) us.
+    if (size_t h = j.find("\"wake_latency_log2us\":["); h != std::string::npos) {
+      std::string line;
+      size_t p = h + 23;
+      for (int b = 0; p < j.size() && j[p] != ']'; b++) {
+        const size_t e = j.find_first_of(",]", p);
+        const std::string n = j.substr(p, e - p);
+        if (n != "0") line += " <" + std::to_string(1 << b) + "us:" + n;
+        p = j[e] == ',' ? e + 1 : e;
+      }
+      std::printf("wake latency%s\n", line.c_str());
+    }
   } else {
     std::printf("the worker ended without a summary (%s)\n",
                 killed ? "killed after overrunning" : crashed ? strsignal(WTERMSIG(status)) : "exit");

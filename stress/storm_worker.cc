@@ -8,6 +8,8 @@
 //
 // The oracle's bookkeeping uses only relaxed atomics on purpose: TSan draws no
 // happens-before edge through them, so it sees the port's races as they are.
+// Compiler-only fences (atomic_signal_fence) keep the bookkeeping on its side
+// of each call into the port.
 // (Only the caller contract itself, the per-descriptor reference count that
 // internal/poll's fdMutex provides, synchronises.) The timing inferences below
 // rely on the host keeping the order of these RMWs in real time, which x86-TSO
@@ -285,6 +287,7 @@ bool Storm<V>::Reopen(int si, int self, bool reopen) {
   logs_[self].Record(ops::OpKind::kUnblock, si, 0, 0, kResNone);
   s.unblock_started_inc.store(inc, kRelaxed);
   pd->Unblock();
+  stats_.by_kind[static_cast<int>(ops::OpKind::kUnblock)].fetch_add(1, kRelaxed);
   s.unblock_done_t.store(Now(), kRelaxed);
   s.unblock_done_inc.store(inc, kRelaxed);
   if (!reopen) return true;  // the end-of-storm drain: the slot stays closing
@@ -297,6 +300,7 @@ bool Storm<V>::Reopen(int si, int self, bool reopen) {
   }
   logs_[self].Record(ops::OpKind::kClose, si, 0, 0, kResNone);
   server_->Close(pd);
+  stats_.by_kind[static_cast<int>(ops::OpKind::kClose)].fetch_add(1, kRelaxed);
   if (cfg_.profile->io) {
     close(s.rfd.load(kRelaxed));
     close(s.wfd.load(kRelaxed));
@@ -304,6 +308,7 @@ bool Storm<V>::Reopen(int si, int self, bool reopen) {
   s.inc.store(inc + 1, kRelaxed);
   OpenSlot(si);
   logs_[self].Record(ops::OpKind::kOpen, si, 0, 0, kResNone);
+  stats_.by_kind[static_cast<int>(ops::OpKind::kOpen)].fetch_add(1, kRelaxed);
   s.refs.store(0, std::memory_order_release);  // pairs with Acquire's acquire
   return true;
 }
@@ -333,7 +338,9 @@ void Storm<V>::WaitOp(int self, int si, int mode, std::mt19937_64& rng) {
   const uint64_t dl_s0_raw = m.dl_started.load(kRelaxed);
   const uint64_t dl_s0 = dl_s0_raw == dl_f0 ? dl_s0_raw : kNotJudged;
   const int64_t t_start = Now();
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   int err = pd->Reset(mode);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   log.Record(ops::OpKind::kReset, si, mode, 0, err);
   stats_.by_kind[static_cast<int>(ops::OpKind::kReset)].fetch_add(1, kRelaxed);
   if (err != kPollNoError) {
@@ -351,7 +358,9 @@ void Storm<V>::WaitOp(int self, int si, int mode, std::mt19937_64& rng) {
       m.wait_id.fetch_add(1, kRelaxed);
       m.active.store(true, kRelaxed);
       log.Record(ops::OpKind::kWait, si, mode, 0, kResPending);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
       err = pd->Wait(mode);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
       const int64_t t_ret = Now();
       m.active.store(false, kRelaxed);
       log.Record(ops::OpKind::kWait, si, mode, 0, err);
@@ -406,10 +415,17 @@ void Storm<V>::CheckResult(int self, int si, int mode, int err, uint64_t inc, PD
       break;
     case kPollErrTimeout: {
       // Judge only if no deadline set ran during the wait.
+      // Seqlock-style: the expiry is the one in force during the wait only if
+      // no set took a ticket from before the wait until after we read it.
       const uint64_t st = m.dl_started.load(kRelaxed);
-      if (dl_s0 == kNotJudged || st != dl_s0 || st != m.dl_finished.load(kRelaxed)) break;
+      const uint64_t fin = m.dl_finished.load(kRelaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
       const int64_t expiry = m.dl_expiry.load(kRelaxed);
-      if (expiry == kAmbiguous) break;
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      if (dl_s0 == kNotJudged || st != dl_s0 || fin != st ||
+          m.dl_started.load(kRelaxed) != st || expiry == kAmbiguous) {
+        break;
+      }
       stats_.timeouts_judged.fetch_add(1, kRelaxed);
       if (expiry == kNone) {
         stats_.timeouts_early.fetch_add(1, kRelaxed);
@@ -470,12 +486,14 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         if (mode != kModeWrite) ps.ready[0].started.fetch_add(1, kRelaxed);
         if (mode != kModeRead) ps.ready[1].started.fetch_add(1, kRelaxed);
         GList<typename PD::G> list;
+        std::atomic_signal_fence(std::memory_order_seq_cst);
         pd->NetpollReady(list, mode);
         if (list.n > 0 && cfg_.drop_wake != 0 &&
             wakes_.fetch_add(1, kRelaxed) + 1 == cfg_.drop_wake) {
           list.n = 0;  // injected fault: the taken G is never made runnable
         }
         server_->Inject(list);
+        std::atomic_signal_fence(std::memory_order_seq_cst);
         const int64_t t = Now();
         for (int i = 0; i < 2; i++) {
           if ((i == 0 && mode == kModeWrite) || (i == 1 && mode == kModeRead)) continue;
@@ -522,7 +540,9 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
           clean[i] = ms[i]->dl_finished.load(kRelaxed) == my[i];
         }
         const int64_t before = Now();
+        std::atomic_signal_fence(std::memory_order_seq_cst);
         s.pd.load(kRelaxed)->SetDeadline(d, mode);
+        std::atomic_signal_fence(std::memory_order_seq_cst);
         // The port computes now + d with a later now; before + d is a lower
         // bound, so "early" judged against it is never a false alarm.
         const int64_t expiry = d < 0 ? kExpiredPast : d == 0 ? kNone : before + d;
@@ -531,6 +551,10 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
           if (!m) continue;
           if (m->dl_started.load(kRelaxed) != my[i] + 1) clean[i] = false;
           m->dl_expiry.store(clean[i] ? expiry : kAmbiguous, kRelaxed);
+          // A later set may have taken its ticket (and even recorded) while
+          // this one was between its check and its store: then the record
+          // may be stale, and is made ambiguous.
+          if (m->dl_started.load(kRelaxed) != my[i] + 1) m->dl_expiry.store(kAmbiguous, kRelaxed);
           m->dl_finished.fetch_add(1, kRelaxed);
         }
         log.Record(ops::OpKind::kDeadline, si, mode, d, kResNone);
@@ -539,9 +563,7 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         break;
       }
       case kActReopen:
-        if (Reopen(si, self, true)) {
-          stats_.by_kind[static_cast<int>(ops::OpKind::kClose)].fetch_add(1, kRelaxed);
-        }
+        Reopen(si, self, true);
         break;
       case kActIo: {
         if (!Acquire(s)) break;  // the fd must stay open while we write

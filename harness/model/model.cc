@@ -1,0 +1,149 @@
+#include "harness/model/model.h"
+
+#include "polldesc/env.h"
+
+namespace pollstorm::model {
+
+PollModel::PollModel(int descs, int64_t now) : d_(descs), now_(now) {}
+
+int PollModel::CheckErr(const Desc& d, int mode) const {
+  if (d.closing) return kPollErrClosing;
+  if (d.m[Mi(mode)].deadline < 0) return kPollErrTimeout;
+  if (mode == 'r' && d.everr) return kPollErrNotPollable;
+  return kPollNoError;
+}
+
+void PollModel::WakeWith(int desc, int mode, int err, Step* s) {
+  Mode& m = d_[desc].m[Mi(mode)];
+  if (!m.parked) return;
+  m.parked = false;
+  s->wakes.push_back({desc, mode, err});
+}
+
+// Deadlines at or before `now` expire; a parked waiter of that mode wakes
+// with timeout (pollWait re-checks and finds the deadline expired).
+void PollModel::Expire(int64_t now, Step* s) {
+  for (int i = 0; i < static_cast<int>(d_.size()); i++) {
+    for (int mode : {'r', 'w'}) {
+      Mode& m = d_[i].m[Mi(mode)];
+      // After unblock the timers are deleted: the deadline never fires.
+      if (d_[i].open && !d_[i].closing && m.deadline > 0 && m.deadline <= now) {
+        m.deadline = -1;
+        WakeWith(i, mode, kPollErrTimeout, s);
+      }
+    }
+  }
+}
+
+Step PollModel::Apply(const ops::Op& op) {
+  Step s;
+  auto invalid = [&](std::string why) {
+    s.invalid = true;
+    s.why_invalid = std::move(why);
+    return s;
+  };
+  using ops::OpKind;
+  if (op.kind == OpKind::kAdvance) {
+    if (__builtin_add_overflow(now_, op.arg, &now_)) now_ = INT64_MAX;
+    Expire(now_, &s);
+    return s;
+  }
+  if (op.desc >= d_.size()) return invalid("no such descriptor");
+  Desc& d = d_[op.desc];
+  if (op.kind == OpKind::kOpen) {
+    if (d.open) return invalid("open: already open");
+    const int inc = d.incarnation + 1;
+    d = Desc{};
+    d.incarnation = inc;
+    return s;
+  }
+  if (!d.open) return invalid(std::string(ops::KindName(op.kind)) + ": descriptor is closed");
+  switch (op.kind) {
+    case OpKind::kReset: {
+      Mode& m = d.m[Mi(op.mode)];
+      if (m.parked) return invalid("reset: the mode's waiter is parked (only it may reset)");
+      const int e = CheckErr(d, op.mode);
+      if (e == kPollNoError) m.ready = false;
+      s.result = e;
+      return s;
+    }
+    case OpKind::kWait: {
+      Mode& m = d.m[Mi(op.mode)];
+      if (m.parked) return invalid("wait: a second waiter in one mode (double wait)");
+      const int e = CheckErr(d, op.mode);
+      if (e != kPollNoError) {
+        s.result = e;
+      } else if (m.ready) {
+        m.ready = false;
+        s.result = kPollNoError;
+      } else {
+        m.parked = true;
+        s.blocks = true;
+      }
+      return s;
+    }
+    case OpKind::kReady:
+    case OpKind::kIo:
+      for (int mode : {'r', 'w'}) {
+        const bool hit = op.kind == OpKind::kIo ? mode == 'r'
+                                                : (op.mode == mode || op.mode == 'r' + 'w');
+        if (!hit) continue;
+        Mode& m = d.m[Mi(mode)];
+        if (m.parked) {
+          WakeWith(op.desc, mode, kPollNoError, &s);
+        } else {
+          m.ready = true;
+        }
+      }
+      return s;
+    case OpKind::kEventErr:
+      d.everr = op.arg != 0;
+      return s;
+    case OpKind::kDeadline: {
+      if (d.closing) return s;  // pollSetDeadline after unblock is a no-op
+      int64_t v = op.arg;
+      if (v > 0 && (__builtin_add_overflow(v, now_, &v) || v <= 0)) v = INT64_MAX;
+      for (int mode : {'r', 'w'}) {
+        if (op.mode != mode && op.mode != 'r' + 'w') continue;
+        d.m[Mi(mode)].deadline = v;
+        if (v < 0) WakeWith(op.desc, mode, kPollErrTimeout, &s);
+      }
+      // A deadline at or before now fires as soon as time is looked at;
+      // the runner advances time explicitly, so only `advance` expires.
+      return s;
+    }
+    case OpKind::kUnblock:
+      if (d.closing) return invalid("unblock: twice (unblock on closing polldesc)");
+      d.closing = true;
+      WakeWith(op.desc, 'r', kPollErrClosing, &s);
+      WakeWith(op.desc, 'w', kPollErrClosing, &s);
+      return s;
+    case OpKind::kClose:
+      if (!d.closing) return invalid("close: without unblock");
+      d.open = false;
+      return s;
+    default:
+      return invalid("unknown op");
+  }
+}
+
+std::string PollModel::Describe() const {
+  std::string o;
+  for (size_t i = 0; i < d_.size(); i++) {
+    const Desc& d = d_[i];
+    o += "d" + std::to_string(i) + ": " + (d.open ? "open" : "closed") +
+         " inc=" + std::to_string(d.incarnation) + (d.closing ? " closing" : "") +
+         (d.everr ? " everr" : "");
+    for (int mode : {'r', 'w'}) {
+      const Mode& m = d.m[Mi(mode)];
+      o += std::string(" ") + static_cast<char>(mode) + "[" + (m.ready ? "READY" : "-") +
+           (m.parked ? " parked" : "") + " dl=" +
+           (m.deadline == 0 ? "none" : m.deadline < 0 ? "expired" : std::to_string(m.deadline)) +
+           "]";
+    }
+    o += "\n";
+  }
+  return o;
+}
+
+}  // namespace pollstorm::model

@@ -1,0 +1,91 @@
+// harness/model/model.h: PollModel, the executable specification of pollDesc's
+// observable behaviour (semantics reference §4, §6), per descriptor
+// incarnation and mode. It is deliberately small and sequential: it takes the
+// operations in the order their effects took place and says what each reset
+// and wait must return, which parked waiters an operation must wake, and with
+// which result. Fuzz targets and replays compare the port with it step by
+// step; the storms' online oracle applies the same rules to real time.
+//
+// State per descriptor: open/closed, closing, event error, and per mode a
+// pending READY, a deadline (none, at T, expired) and a parked waiter.
+//
+// Rules (each a line of the reference):
+//   checkerr  closing > timeout (mode's deadline expired) > event error (reads)
+//   reset     checkerr, else drop the pending READY; returns immediately
+//   wait      checkerr; else consume a pending READY (ok); else park
+//   ready     per mode: wake the parked waiter (ok) or latch READY (coalesced)
+//   deadline  no-op once closing; past = expired now (wakes a waiter: timeout),
+//             zero = none, d > 0 = at now+d (saturating); replaces the last
+//   advance   time passes; deadlines at or before now expire (wake: timeout)
+//   unblock   closing; wakes both waiters (closing); never creates READY
+//   everr     sets/clears the event-error bit; wakes nobody
+//   close     pollClose: needs unblock first; the descriptor is free
+//   open      a new incarnation: no READY, no deadline, not closing
+// Spurious readiness cannot arise in a sequential execution, so the model is
+// exact: a missed READY and a spurious one are both mismatches.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/ops/ops.h"
+
+namespace pollstorm::model {
+
+// Which ops the caller contract forbids (the runner skips them rather than
+// letting the port throw): see Step::invalid.
+struct Wake {
+  int desc;
+  int mode;  // 'r' or 'w'
+  int err;   // PollErr
+  bool operator==(const Wake&) const = default;
+};
+
+struct Step {
+  bool invalid = false;     // forbidden by the caller contract: do not run it
+  std::string why_invalid;
+  bool blocks = false;      // a wait that parks
+  std::optional<int> result;  // reset/wait: the PollErr it returns at once
+  std::vector<Wake> wakes;  // parked waiters this op must wake, in desc/mode order
+};
+
+class PollModel {
+ public:
+  // descs descriptors, all open (incarnation 0); the clock starts at `now`.
+  PollModel(int descs, int64_t now);
+
+  Step Apply(const ops::Op& op);
+
+  int64_t now() const { return now_; }
+  bool parked(int desc, int mode) const { return d_[desc].m[Mi(mode)].parked; }
+  bool open(int desc) const { return d_[desc].open; }
+  int incarnation(int desc) const { return d_[desc].incarnation; }
+  // One line per descriptor, for mismatch reports.
+  std::string Describe() const;
+
+ private:
+  static int Mi(int mode) { return mode == 'r' ? 0 : 1; }
+  struct Mode {
+    bool ready = false;
+    bool parked = false;
+    int64_t deadline = 0;  // 0 none, > 0 at, < 0 expired
+  };
+  struct Desc {
+    bool open = true;
+    bool closing = false;
+    bool everr = false;
+    int incarnation = 0;
+    Mode m[2];
+  };
+  int CheckErr(const Desc& d, int mode) const;
+  void Expire(int64_t now, Step* s);
+  void WakeWith(int desc, int mode, int err, Step* s);
+
+  std::vector<Desc> d_;
+  int64_t now_;
+};
+
+}  // namespace pollstorm::model

@@ -1,0 +1,113 @@
+// tests/model_test.cc: the executable specification, rule by rule.
+#include "harness/model/model.h"
+
+#include <gtest/gtest.h>
+
+#include "polldesc/env.h"
+
+namespace pollstorm::model {
+namespace {
+
+ops::Op O(const char* text) {
+  std::string err;
+  auto op = ops::ParseOp(text, &err);
+  EXPECT_TRUE(op) << text << ": " << err;
+  return *op;
+}
+
+TEST(ModelTest, ReadinessLatchesCoalescesAndIsConsumedOnce) {
+  PollModel m(1, 1000);
+  EXPECT_TRUE(m.Apply(O("ready d0 r")).wakes.empty());
+  EXPECT_TRUE(m.Apply(O("ready d0 r")).wakes.empty());
+  EXPECT_EQ(m.Apply(O("wait d0 r")).result, kPollNoError);
+  EXPECT_TRUE(m.Apply(O("wait d0 r")).blocks) << "coalesced: one READY, consumed once";
+  const Step s = m.Apply(O("ready d0 rw"));
+  ASSERT_EQ(s.wakes.size(), 1u);
+  EXPECT_EQ(s.wakes[0], (Wake{0, 'r', kPollNoError}));
+  EXPECT_EQ(m.Apply(O("wait d0 w")).result, kPollNoError) << "the rw edge latched w";
+}
+
+TEST(ModelTest, ResetDropsReadiness) {
+  PollModel m(1, 0);
+  m.Apply(O("ready d0 r"));
+  EXPECT_EQ(m.Apply(O("reset d0 r")).result, kPollNoError);
+  EXPECT_TRUE(m.Apply(O("wait d0 r")).blocks);
+}
+
+TEST(ModelTest, DeadlinesExpireOnlyWhenTimePasses) {
+  PollModel m(1, 0);
+  m.Apply(O("deadline d0 r 50us"));
+  EXPECT_TRUE(m.Apply(O("wait d0 r")).blocks);
+  EXPECT_TRUE(m.Apply(O("advance 49us")).wakes.empty()) << "never early";
+  const Step s = m.Apply(O("advance 1us"));
+  ASSERT_EQ(s.wakes.size(), 1u);
+  EXPECT_EQ(s.wakes[0].err, kPollErrTimeout);
+  EXPECT_EQ(m.Apply(O("reset d0 r")).result, kPollErrTimeout);
+  m.Apply(O("deadline d0 r far"));
+  EXPECT_EQ(m.Apply(O("reset d0 r")).result, kPollNoError) << "extending un-expires";
+}
+
+TEST(ModelTest, PastDeadlineWakesAtOnceAndZeroClears) {
+  PollModel m(1, 0);
+  EXPECT_TRUE(m.Apply(O("wait d0 w")).blocks);
+  const Step s = m.Apply(O("deadline d0 rw past"));
+  ASSERT_EQ(s.wakes.size(), 1u);
+  EXPECT_EQ(s.wakes[0], (Wake{0, 'w', kPollErrTimeout}));
+  m.Apply(O("deadline d0 w zero"));
+  EXPECT_EQ(m.Apply(O("reset d0 w")).result, kPollNoError);
+  EXPECT_EQ(m.Apply(O("reset d0 r")).result, kPollErrTimeout);
+}
+
+TEST(ModelTest, UnblockWakesBothWithClosingAndFreezesDeadlines) {
+  PollModel m(1, 0);
+  m.Apply(O("deadline d0 r 10us"));
+  EXPECT_TRUE(m.Apply(O("wait d0 r")).blocks);
+  EXPECT_TRUE(m.Apply(O("wait d0 w")).blocks);
+  const Step s = m.Apply(O("unblock d0"));
+  ASSERT_EQ(s.wakes.size(), 2u);
+  EXPECT_EQ(s.wakes[0].err, kPollErrClosing);
+  EXPECT_EQ(s.wakes[1].err, kPollErrClosing);
+  EXPECT_TRUE(m.Apply(O("deadline d0 w past")).wakes.empty()) << "no-op after unblock";
+  EXPECT_TRUE(m.Apply(O("advance 1ms")).wakes.empty());
+  EXPECT_EQ(m.Apply(O("wait d0 r")).result, kPollErrClosing);
+  EXPECT_TRUE(m.Apply(O("unblock d0")).invalid);
+}
+
+TEST(ModelTest, ErrorPrecedenceAndReadOnlyEventError) {
+  PollModel m(1, 0);
+  m.Apply(O("everr d0 on"));
+  EXPECT_EQ(m.Apply(O("reset d0 r")).result, kPollErrNotPollable);
+  EXPECT_EQ(m.Apply(O("reset d0 w")).result, kPollNoError);
+  m.Apply(O("deadline d0 r past"));
+  EXPECT_EQ(m.Apply(O("reset d0 r")).result, kPollErrTimeout);
+  m.Apply(O("unblock d0"));
+  EXPECT_EQ(m.Apply(O("reset d0 r")).result, kPollErrClosing);
+}
+
+TEST(ModelTest, CloseAndReopenStartAFreshIncarnation) {
+  PollModel m(1, 0);
+  m.Apply(O("ready d0 r"));
+  m.Apply(O("deadline d0 w past"));
+  m.Apply(O("everr d0 on"));
+  EXPECT_TRUE(m.Apply(O("close d0")).invalid) << "close without unblock";
+  m.Apply(O("unblock d0"));
+  EXPECT_FALSE(m.Apply(O("close d0")).invalid);
+  EXPECT_TRUE(m.Apply(O("wait d0 r")).invalid) << "closed";
+  EXPECT_FALSE(m.Apply(O("open d0")).invalid);
+  EXPECT_EQ(m.incarnation(0), 1);
+  EXPECT_EQ(m.Apply(O("reset d0 w")).result, kPollNoError);
+  EXPECT_EQ(m.Apply(O("reset d0 r")).result, kPollNoError);
+  EXPECT_TRUE(m.Apply(O("wait d0 r")).blocks) << "no READY survives reuse";
+}
+
+TEST(ModelTest, ContractViolationsAreInvalidNotExecuted) {
+  PollModel m(1, 0);
+  EXPECT_TRUE(m.Apply(O("wait d0 r")).blocks);
+  EXPECT_TRUE(m.Apply(O("wait d0 r")).invalid) << "double wait";
+  EXPECT_TRUE(m.Apply(O("reset d0 r")).invalid) << "only the waiter resets";
+  EXPECT_TRUE(m.Apply(O("open d0")).invalid);
+  EXPECT_TRUE(m.Apply(O("wait d5 r")).invalid);
+}
+
+}  // namespace
+}  // namespace pollstorm::model
