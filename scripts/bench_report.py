@@ -64,11 +64,12 @@ def median_of(rows, key="real_time"):
     return statistics.median(vals) if vals else None
 
 
-def ratios(paths):
+def ratio_rows(paths):
+    """One row per benchmark: name, median, unit, baseline, ratio, counters."""
     runs = {}
     for p in paths:
         runs.update(load(p))
-    print(f"{'benchmark':<48} {'median':>12} {'baseline':<34} {'ratio':>7}")
+    rows = []
     for name in sorted(runs):
         base = None
         for pat, tmpl in BASELINES:
@@ -77,19 +78,33 @@ def ratios(paths):
                 base = tmpl.format(*m.groups())
                 break
         med = median_of(runs[name])
-        unit = runs[name][0].get("time_unit", "ns")
-        line = f"{name:<48} {med:>10.1f}{unit:>2} "
-        if base and base in runs:
-            bmed = median_of(runs[base])
-            line += f"{base:<34} {med / bmed:>6.2f}x"
-        else:
-            line += f"{'(baseline)':<34}"
+        row = {"name": name, "median": med, "unit": runs[name][0].get("time_unit", "ns"),
+               "baseline": base if base in runs else None, "ratio": None}
+        if base in runs:
+            row["ratio"] = med / median_of(runs[base])
         pm = re.search(r"placement:(\d)", name)
         if pm:
-            line += f"  [{PLACEMENT[pm.group(1)]}]"
+            row["placement"] = PLACEMENT[pm.group(1)]
         for c in ("late_median_ns", "late_p99_ns"):
             if c in runs[name][0]:
-                line += f"  {c}={median_of(runs[name], c):.0f}"
+                row[c] = median_of(runs[name], c)
+        rows.append(row)
+    return rows
+
+
+def ratios(paths):
+    print(f"{'benchmark':<48} {'median':>12} {'baseline':<34} {'ratio':>7}")
+    for r in ratio_rows(paths):
+        line = f"{r['name']:<48} {r['median']:>10.1f}{r['unit']:>2} "
+        if r["ratio"] is not None:
+            line += f"{r['baseline']:<34} {r['ratio']:>6.2f}x"
+        else:
+            line += f"{'(baseline)':<34}"
+        if "placement" in r:
+            line += f"  [{r['placement']}]"
+        for c in ("late_median_ns", "late_p99_ns"):
+            if c in r:
+                line += f"  {c}={r[c]:.0f}"
         print(line)
     return 0
 

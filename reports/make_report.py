@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""make_report.py RUN_DIR: render RUN_DIR/summary.json as RUN_DIR/index.html.
+
+The page puts findings first (new, then known, then fixed), each with its
+reproducer, then the plots (matplotlib, PNG files beside the page): storm
+throughput and wake latency, time to detect per variant, benchmark ratios
+against the previous run, the litmus canary table, the simulator's PCT bound.
+A summary with "complete": false renders as a partial report and says so.
+It is called after every step of a nightly run, so an interrupted run still
+has a page that opens.
+"""
+import html
+import json
+import os
+import sys
+
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:  # the page still renders, without plots
+    plt = None
+
+
+def esc(s):
+    return html.escape(str(s))
+
+
+def plot(path, draw):
+    if plt is None:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 3.2), dpi=100)
+    try:
+        draw(ax)
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return os.path.basename(path)
+
+
+def findings_section(s):
+    fs = s.get("findings", [])
+    order = {"new": 0, "known": 1, "fixed": 2}
+    fs = sorted(fs, key=lambda f: (order.get(f.get("status"), 3), f.get("after_s", 0)))
+    out = ["<h2>Findings</h2>"]
+    new = [f for f in fs if f.get("status") == "new"]
+    if new:
+        out.append(f'<p class="bad">{len(new)} NEW finding(s): read these first.</p>')
+    elif fs:
+        out.append('<p class="good">No new findings. Known ones (the harness catching the '
+                   'historical variants) are listed below.</p>')
+    else:
+        out.append('<p class="good">No findings.</p>')
+    for f in fs:
+        st = f.get("status", "?")
+        out.append(f'<details class="finding {st}"{" open" if st == "new" else ""}>'
+                   f'<summary><b>[{esc(st)}]</b> {esc(f.get("kind"))}: {esc(f.get("message"))}'
+                   f' <span class="dim">({esc(f.get("variant"))}, after {f.get("after_s", 0):.3f} s,'
+                   f' step {esc(f.get("step", "?"))})</span></summary>'
+                   f'<p>signature: <code>{esc(f.get("signature"))}</code></p>'
+                   f'<p>repro: <code>{esc(f.get("repro"))}</code></p>'
+                   f'<pre>{esc(f.get("detail", ""))}</pre></details>')
+    return "\n".join(out)
+
+
+def storms_section(s, run_dir):
+    storms = s.get("storms", [])
+    if not storms:
+        return ""
+    out = ["<h2>Storms (real threads)</h2><table><tr><th>variant</th><th>profile</th>"
+           "<th>lane</th><th>seconds</th><th>ops/s</th><th>findings</th><th>time to detect</th>"
+           "<th>timeouts judged / early / late max</th></tr>"]
+    for st in storms:
+        sm = st.get("summary") or {}
+        to = sm.get("timeouts", {})
+        out.append(f"<tr><td>{esc(st['variant'])}</td><td>{esc(st['profile'])}</td>"
+                   f"<td>{esc(st.get('lane'))}</td><td>{sm.get('elapsed_s', 0):.0f}</td>"
+                   f"<td>{sm.get('ops_per_s', 0):,.0f}</td><td>{st.get('findings', 0)}</td>"
+                   f"<td>{'' if st.get('ttd_s') is None else '%.3f s' % st['ttd_s']}</td>"
+                   f"<td>{to.get('judged', 0)} / {to.get('early', 0)} / {to.get('late_max_us', 0)} us</td></tr>")
+    out.append("</table>")
+    with_sum = [st for st in storms if st.get("summary")]
+
+    def draw_ops(ax):
+        labels = [f"{st['variant']}\n{st['profile']}" for st in with_sum]
+        ax.bar(range(len(with_sum)), [st["summary"].get("ops_per_s", 0) for st in with_sum])
+        ax.set_xticks(range(len(with_sum)), labels, fontsize=7)
+        ax.set_ylabel("pollDesc ops/s")
+        ax.set_title("storm throughput (TSan lane unless noted)")
+
+    def draw_lat(ax):
+        for st in with_sum:
+            h = st["summary"].get("wake_latency_log2us", [])
+            if sum(h):
+                ax.plot(range(len(h)), h, marker=".", label=f"{st['variant']}/{st['profile']}")
+        ax.set_yscale("log")
+        ax.set_xlabel("wake latency bucket: < 2^k us")
+        ax.set_ylabel("wakes")
+        ax.set_title("wake latency (notification or unblock -> waiter returns)")
+        ax.legend(fontsize=6)
+
+    if with_sum:
+        for name, fn in (("storm_ops.png", draw_ops), ("wake_latency.png", draw_lat)):
+            p = plot(os.path.join(run_dir, name), fn)
+            if p:
+                out.append(f'<img src="{p}" alt="{name}">')
+    ttd = [st for st in storms if st.get("ttd_s") is not None]
+    if ttd:
+        def draw_ttd(ax):
+            vs = sorted({st["variant"] for st in ttd})
+            ax.boxplot([[st["ttd_s"] for st in ttd if st["variant"] == v] for v in vs], labels=vs)
+            ax.set_ylabel("seconds to first finding")
+            ax.set_title("time to detect, per variant (TSan storm)")
+        p = plot(os.path.join(run_dir, "ttd.png"), draw_ttd)
+        if p:
+            out.append(f'<img src="{p}" alt="time to detect">')
+    return "\n".join(out)
+
+
+def bench_section(s, run_dir):
+    b = s.get("bench")
+    if not b:
+        return ""
+    rows = b.get("ratios", [])
+    out = ["<h2>Benchmarks</h2><p>Each figure is a ratio against its physical baseline "
+           "measured in the same run (lower is better for times).</p><table><tr><th>benchmark</th>"
+           "<th>median</th><th>baseline</th><th>ratio</th><th>vs previous run</th></tr>"]
+    for r in rows:
+        prev = r.get("prev_ratio")
+        out.append(f"<tr><td>{esc(r['name'])}</td><td>{r['median']:.1f} {esc(r.get('unit', 'ns'))}</td>"
+                   f"<td>{esc(r.get('baseline') or '(baseline)')}</td>"
+                   f"<td>{'' if r.get('ratio') is None else '%.2fx' % r['ratio']}</td>"
+                   f"<td>{'' if prev is None else '%.2fx' % prev}</td></tr>")
+    out.append("</table>")
+    with_ratio = [r for r in rows if r.get("ratio") is not None]
+    if with_ratio:
+        def draw(ax):
+            ax.barh(range(len(with_ratio)), [r["ratio"] for r in with_ratio], label="this run")
+            prev = [r.get("prev_ratio") or 0 for r in with_ratio]
+            if any(prev):
+                ax.scatter(prev, range(len(with_ratio)), color="red", zorder=3, label="previous run")
+            ax.set_yticks(range(len(with_ratio)), [r["name"] for r in with_ratio], fontsize=6)
+            ax.axvline(1.0, color="gray", lw=0.8)
+            ax.set_xlabel("ratio to baseline")
+            ax.legend(fontsize=7)
+        p = plot(os.path.join(run_dir, "bench.png"), draw)
+        if p:
+            out.append(f'<img src="{p}" alt="benchmark ratios" class="tall">')
+    return "\n".join(out)
+
+
+def generic_section(title, obj):
+    if not obj:
+        return ""
+    return f"<h2>{esc(title)}</h2><pre>{esc(json.dumps(obj, indent=2))}</pre>"
+
+
+def render(run_dir):
+    path = os.path.join(run_dir, "summary.json")
+    try:
+        with open(path) as f:
+            s = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        print(f"make_report: cannot read '{path}': {e}", file=sys.stderr)
+        return 2
+    complete = s.get("complete", False)
+    steps = s.get("steps", [])
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>pollstorm nightly "
+             f"{esc(s.get('started', ''))}</title><style>"
+             "body{font-family:sans-serif;max-width:1100px;margin:1em auto;color:#222}"
+             ".bad{color:#b00;font-weight:bold}.good{color:#070}.dim{color:#777;font-weight:normal}"
+             ".partial{background:#fec;padding:.5em;border:1px solid #c90}"
+             "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px}"
+             "details.finding{border:1px solid #ccc;margin:.3em 0;padding:.3em}"
+             "details.new{border-color:#b00;background:#fff4f4}pre{font-size:80%;overflow-x:auto}"
+             "img{max-width:100%;display:block;margin:.5em 0}</style></head><body>",
+             f"<h1>pollstorm nightly — {esc(s.get('started', ''))}</h1>",
+             f"<p>budget {esc(s.get('budget'))}, commit <code>{esc(s.get('commit'))}</code>, "
+             f"host {esc(s.get('host'))}</p>"]
+    if not complete:
+        parts.append('<p class="partial">PARTIAL REPORT: this run did not finish (interrupted or '
+                     'still running). What is below is what completed.</p>')
+    parts.append(findings_section(s))
+    parts.append("<h2>Steps</h2><table><tr><th>step</th><th>status</th><th>seconds</th>"
+                 "<th>note</th></tr>")
+    for st in steps:
+        parts.append(f"<tr><td>{esc(st['name'])}</td><td>{esc(st['status'])}</td>"
+                     f"<td>{st.get('seconds', 0):.0f}</td><td>{esc(st.get('note', ''))}</td></tr>")
+    parts.append("</table>")
+    parts.append(storms_section(s, run_dir))
+    parts.append(bench_section(s, run_dir))
+    parts.append(generic_section("Litmus canary", s.get("canary")))
+    parts.append(generic_section("Simulator", s.get("sim")))
+    parts.append(generic_section("Fuzzing", s.get("fuzz")))
+    parts.append(generic_section("Mutation self-test", s.get("mutation")))
+    parts.append("</body></html>")
+    tmp = os.path.join(run_dir, "index.html.tmp")
+    with open(tmp, "w") as f:
+        f.write("\n".join(p for p in parts if p))
+    os.replace(tmp, os.path.join(run_dir, "index.html"))
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        sys.exit(0 if len(sys.argv) == 2 else 2)
+    sys.exit(render(sys.argv[1]))

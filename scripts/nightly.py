@@ -1,0 +1,296 @@
+#!/usr/bin/python3
+"""nightly.py: the nightly campaign (the main job), run by `scripts/pollstorm nightly`.
+
+  nightly.py [--budget 12m|8h] [--inject VARIANT] [--skip STEP[,STEP...]]
+
+Steps, in order, sharing the time budget: build (tsan, release), storms (TSan
+storms on every variant: time to detect for legacy and seed, the budget's share
+on every profile for the variant under test), fuzz, cross, bench, mutation.
+A step whose tools are not built or installed yet is recorded as "skipped"
+with the reason. Each run writes reports/runs/<UTC>/ (summary.json,
+index.html, findings.jsonl) and points reports/runs/latest at it before the
+first step, so an interrupted run still leaves a partial report.
+
+Findings are classified against corpus/known-findings.txt (one signature per
+line): the historical variants (legacy, seed) must be caught, and their known
+signatures are "known"; anything else is "new". --inject VARIANT makes that
+variant the one under test (its findings count as new), to check that the
+report puts them first.
+
+Exit: 0 nothing new, 1 new findings, 2 usage error, 3 a step failed.
+"""
+import datetime
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VARIANTS = ["legacy", "seed", "fixed"]
+PROFILES = ["mixed", "ready", "deadline", "reuse", "io"]
+STEPS = ["build", "storms", "fuzz", "cross", "bench", "mutation"]
+HISTORICAL = {"legacy", "seed"}
+
+
+def usage(msg):
+    print(f"nightly: {msg}\nTry 'scripts/pollstorm nightly --help'.", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_budget(s):
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smh]?)", s)
+    if not m or float(m.group(1)) <= 0:
+        usage(f"--budget takes a time like 12m or 8h, not '{s}'")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+class Run:
+    def __init__(self, budget_s, inject, skip):
+        self.t0 = time.monotonic()
+        self.budget = budget_s
+        self.inject = inject
+        self.skip = skip
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.dir = os.path.join(ROOT, "reports", "runs", stamp)
+        os.makedirs(self.dir, exist_ok=False)
+        latest = os.path.join(ROOT, "reports", "runs", "latest")
+        self.prev = self.load_prev(latest)
+        tmp = latest + ".tmp"
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        os.symlink(stamp, tmp)
+        os.replace(tmp, latest)
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+        self.known = self.load_known()
+        self.s = {"started": stamp, "budget": f"{budget_s:.0f} s", "commit": commit or "?",
+                  "host": socket.gethostname(), "inject": inject, "complete": False,
+                  "steps": [], "findings": [], "storms": []}
+        self.save()
+
+    @staticmethod
+    def load_prev(latest):
+        try:
+            with open(os.path.join(latest, "summary.json")) as f:
+                return json.load(f)
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    @staticmethod
+    def load_known():
+        path = os.path.join(ROOT, "corpus", "known-findings.txt")
+        known = set()
+        try:
+            with open(path) as f:
+                for line in f:
+                    line = line.split("#", 1)[0].strip()
+                    if line:
+                        known.add(line)
+        except OSError:
+            pass
+        return known
+
+    def left(self):
+        return self.budget - (time.monotonic() - self.t0)
+
+    def log(self, msg):
+        el = time.monotonic() - self.t0
+        print(f"[{el:7.1f}s | {max(self.left(), 0):6.0f}s left] {msg}", file=sys.stderr, flush=True)
+
+    def save(self):
+        tmp = os.path.join(self.dir, "summary.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(self.s, f, indent=1)
+        os.replace(tmp, os.path.join(self.dir, "summary.json"))
+        subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "reports", "make_report.py"),
+                        self.dir], check=False)
+
+    def add_finding(self, f, step):
+        under_test = self.inject or "fixed"
+        v = f.get("variant")
+        if f.get("signature") in self.known and v != under_test:
+            f["status"] = "known"
+        elif v in HISTORICAL and v != under_test:
+            # A historical variant caught by a signature not seen before: new
+            # evidence, reported as new so someone looks and adds it to the list.
+            f["status"] = "new"
+        else:
+            f["status"] = "new"
+        f["step"] = step
+        self.s["findings"].append(f)
+        with open(os.path.join(self.dir, "findings.jsonl"), "a") as out:
+            out.write(json.dumps(f) + "\n")
+
+    def step(self, name, fn):
+        if name in self.skip:
+            self.s["steps"].append({"name": name, "status": "skipped", "seconds": 0,
+                                    "note": "--skip"})
+            self.save()
+            return
+        self.log(f"step {name}: start")
+        t = time.monotonic()
+        try:
+            status, note = fn()
+        except Exception as e:  # a broken step must not lose the report
+            status, note = "failed", f"internal error: {e!r}"
+        rec = {"name": name, "status": status, "seconds": time.monotonic() - t, "note": note}
+        self.s["steps"].append(rec)
+        self.log(f"step {name}: {status} {note}")
+        self.save()
+
+
+def sh(cmd, timeout=None, **kw):
+    return subprocess.run(cmd, cwd=ROOT, timeout=timeout, **kw)
+
+
+def step_build(run):
+    for preset in ("tsan", "release"):
+        r = sh(["scripts/pollstorm", "build", preset], capture_output=True, text=True)
+        if r.returncode != 0:
+            return "failed", f"build {preset}: {r.stderr.strip()[-300:]}"
+    return "ok", "tsan, release"
+
+
+def storm(run, variant, profile, seconds, lane="tsan", extra=()):
+    binary = os.path.join(ROOT, "build", "release" if lane == "native" else "tsan",
+                          "stress", "pollstorm-storm")
+    out = os.path.join(run.dir, f"storm-{variant}-{profile}-{len(run.s['storms'])}.json")
+    cmd = [binary, "--variant", variant, "--profile", profile, "--duration", f"{seconds:.0f}",
+           "--json", out] + list(extra)
+    r = sh(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    try:
+        with open(out) as f:
+            res = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        res = {"storm": None, "findings": []}
+    fs = res.get("findings", [])
+    rec = {"variant": variant, "profile": profile, "lane": lane, "exit": r.returncode,
+           "summary": res.get("storm"), "findings": len(fs),
+           "ttd_s": min((f["after_s"] for f in fs), default=None)}
+    run.s["storms"].append(rec)
+    for f in fs:
+        run.add_finding(f, "storms")
+    return rec
+
+
+def step_storms(run):
+    under_test = run.inject or "fixed"
+    # Time to detect for the historical variants: a few seeds each, short.
+    for v in ("legacy", "seed"):
+        if v == under_test:
+            continue
+        for seed in (1, 2, 3):
+            storm(run, v, "mixed", 20, extra=["--seed", str(seed), "--stop-on-first"])
+            run.log(f"  storm {v} seed {seed}: ttd {run.s['storms'][-1]['ttd_s']}")
+    # The variant under test: the storms' share of what is left, over every profile.
+    share = max(run.left() * 0.45, 20 * len(PROFILES))
+    per = share / len(PROFILES)
+    for p in PROFILES:
+        rec = storm(run, under_test, p, per, extra=["--seed", str(int(time.time()) % 100000)])
+        run.log(f"  storm {under_test}/{p}: {rec['findings']} finding(s), "
+                f"{(rec['summary'] or {}).get('ops_per_s', 0):,.0f} ops/s")
+    # Native throughput on the same profile, for the TSan cost ratio.
+    storm(run, under_test, "mixed", 10, lane="native")
+    bad = [s for s in run.s["storms"] if s["exit"] not in (0, 1)]
+    if bad:
+        return "failed", f"{len(bad)} storm(s) ended with an internal error"
+    return "ok", f"{len(run.s['storms'])} storms"
+
+
+def step_fuzz(run):
+    script = os.path.join(ROOT, "fuzz", "build.sh")
+    if not os.path.exists(script):
+        return "skipped", "fuzz targets not built yet"
+    return "skipped", "fuzz campaign not wired yet"
+
+
+def step_cross(run):
+    script = os.path.join(ROOT, "scripts", "cross.sh")
+    if not os.path.exists(script):
+        return "skipped", "cross job not available yet"
+    if sh(["which", "qemu-aarch64"], capture_output=True).returncode != 0:
+        return "skipped", "qemu-user not installed (scripts/pollstorm cross installs it)"
+    r = sh(["bash", script, "--quick"], capture_output=True, text=True,
+           timeout=max(run.left() * 0.5, 300))
+    run.s["cross"] = {"exit": r.returncode, "tail": r.stdout[-4000:]}
+    return ("ok" if r.returncode == 0 else "failed"), f"exit {r.returncode}"
+
+
+def step_bench(run):
+    out = os.path.join(run.dir, "bench")
+    os.makedirs(out, exist_ok=True)
+    files = []
+    for suite in ("hotpath_bench", "pingpong_bench", "deadline_bench"):
+        path = os.path.join(out, f"{suite}.json")
+        r = sh([os.path.join(ROOT, "build", "release", "bench", suite),
+                "--benchmark_repetitions=3", "--benchmark_min_time=0.05",
+                f"--benchmark_out={path}", "--benchmark_out_format=json"],
+               capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            return "failed", f"{suite} exit {r.returncode}"
+        files.append(path)
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import bench_report  # noqa: E402  (scripts/ is not a package)
+    rows = bench_report.ratio_rows(files)
+    prev = {r["name"]: r.get("ratio") for r in ((run.prev or {}).get("bench") or {}).get("ratios", [])}
+    for r in rows:
+        r["prev_ratio"] = prev.get(r["name"])
+    run.s["bench"] = {"ratios": rows}
+    return "ok", f"{len(rows)} benchmarks"
+
+
+def step_mutation(run):
+    if not os.path.isdir(os.path.join(ROOT, "mutants")) or not any(
+            n.endswith(".patch") for n in os.listdir(os.path.join(ROOT, "mutants"))):
+        return "skipped", "no mutants yet"
+    return "skipped", "mutation self-test not wired yet"
+
+
+def main(argv):
+    budget, inject, skip = 12 * 60, None, set()
+    i = 1
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            print(__doc__)
+            return 0
+        if a in ("--budget", "--inject", "--skip") and i + 1 >= len(argv):
+            usage(f"{a} needs a value")
+        if a == "--budget":
+            budget = parse_budget(argv[i + 1])
+        elif a == "--inject":
+            inject = argv[i + 1]
+            if inject not in VARIANTS:
+                usage(f"unknown variant '{inject}' (known: {', '.join(VARIANTS)})")
+        elif a == "--skip":
+            skip = set(argv[i + 1].split(","))
+            bad = skip - set(STEPS)
+            if bad:
+                usage(f"unknown step(s) {', '.join(sorted(bad))} (steps: {', '.join(STEPS)})")
+        else:
+            usage(f"unknown option '{a}'")
+        i += 2
+    run = Run(budget, inject, skip)
+    run.log(f"nightly: report in {run.dir} (reports/runs/latest)")
+    for name, fn in (("build", step_build), ("storms", step_storms), ("fuzz", step_fuzz),
+                     ("cross", step_cross), ("bench", step_bench), ("mutation", step_mutation)):
+        run.step(name, lambda fn=fn: fn(run))
+    run.s["complete"] = True
+    run.save()
+    new = [f for f in run.s["findings"] if f["status"] == "new"]
+    known = [f for f in run.s["findings"] if f["status"] == "known"]
+    failed = [s for s in run.s["steps"] if s["status"] == "failed"]
+    print(f"\nnightly: {len(new)} new finding(s), {len(known)} known, "
+          f"{len(failed)} failed step(s); report: {os.path.join(run.dir, 'index.html')}")
+    for f in new:
+        print(f"  NEW {f['kind']} ({f['variant']}): {f['message']}\n      repro: {f['repro']}")
+    if new:
+        return 1
+    return 3 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
