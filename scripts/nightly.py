@@ -186,8 +186,7 @@ def step_storms(run):
             storm(run, v, "mixed", 20, extra=["--seed", str(seed), "--stop-on-first"])
             run.log(f"  storm {v} seed {seed}: ttd {run.s['storms'][-1]['ttd_s']}")
     # The variant under test: the storms' share of what is left, over every profile.
-    share = max(run.left() * 0.45, 20 * len(PROFILES))
-    per = share / len(PROFILES)
+    per = max(run.left() * 0.45 / len(PROFILES), 5)
     for p in PROFILES:
         rec = storm(run, under_test, p, per, extra=["--seed", str(int(time.time()) % 100000)])
         run.log(f"  storm {under_test}/{p}: {rec['findings']} finding(s), "

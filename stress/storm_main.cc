@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -181,6 +182,9 @@ Cli ParseArgs(int argc, char** argv) {
 // ---- supervisor ----
 
 double Seconds() { return RealEnv::Nanotime() / 1e9; }
+
+std::atomic<bool> g_interrupted{false};
+void OnInterrupt(int) { g_interrupted.store(true, std::memory_order_relaxed); }
 
 // The value of "key":"..." or "key":number in a flat JSON line we wrote.
 std::string JsonField(const std::string& j, const std::string& key) {
@@ -405,6 +409,9 @@ int Supervise(Cli& cli, const char* self) {
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
+  // Ctrl-C asks the worker to stop gracefully (it still drains and summarises).
+  signal(SIGINT, &OnInterrupt);
+  bool stop_sent = false;
   Supervisor sup{cli};
   // The worker ends within duration + its drain bounds; past this it is a
   // harness hang, and it is killed rather than waited for.
@@ -416,6 +423,12 @@ int Supervise(Cli& cli, const char* self) {
   while (open_fds > 0) {
     const int r = poll(fds, 2, 200);
     if (r < 0 && errno != EINTR) break;
+    const bool want_stop = g_interrupted.load(std::memory_order_relaxed) ||
+                           (cli.cfg.stop_on_first && !sup.findings.empty());
+    if (want_stop && !stop_sent) {
+      kill(pid, SIGUSR1);
+      stop_sent = true;
+    }
     if (Seconds() > kill_at && !killed) {
       std::fprintf(stderr, "pollstorm-storm: worker overran its budget; killing it\n");
       kill(pid, SIGKILL);

@@ -15,6 +15,7 @@
 // rely on the host keeping the order of these RMWs in real time, which x86-TSO
 // and QEMU's TSO-on-x86 both do.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -48,6 +49,12 @@ constexpr uint32_t kClosingBit = 1u << 30;    // in Slot::refs
 constexpr int kLatencyBuckets = 24;           // log2(us) histogram
 
 int64_t Now() { return RealEnv::Nanotime(); }
+
+// SIGUSR1 from the supervisor (a finding with --stop-on-first, or the user's
+// Ctrl-C): end the storm gracefully, with its drain and summary.
+std::atomic<bool> g_stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+void OnStopSignal(int) { g_stop_requested.store(true, std::memory_order_relaxed); }
 
 // ---- per-thread event rings (relaxed, for dumps) ----
 
@@ -750,6 +757,7 @@ int Storm<V>::Run() {
     std::fflush(stdout);
   });
   SetFatalHook(&OnFatal);
+  signal(SIGUSR1, &OnStopSignal);
 
   const int waiters = std::max(1, cfg_.threads / 2);
   std::vector<std::thread> threads;
@@ -773,7 +781,7 @@ int Storm<V>::Run() {
     for (const auto& l : logs_) n += l.ops.load(kRelaxed);
     return n;
   };
-  while (!Stopping()) {
+  while (!Stopping() && !g_stop_requested.load(kRelaxed)) {
     const int64_t now = Now();
     if (now >= end || (cfg_.max_ops && total_ops() >= cfg_.max_ops)) break;
     if (now >= next_progress) {
