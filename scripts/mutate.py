@@ -1,0 +1,336 @@
+#!/usr/bin/python3
+"""mutate.py: the mutation self-test. How many planted bugs does the harness kill?
+
+  mutate.py [--mutants NAME,...|all] [--modes MODE,...|all] [--budget S]
+            [--json PATH] [--work DIR] [--smoke]
+
+Each mutants/<name>.patch is applied to a scratch copy of the tree (one copy,
+reset between mutants, so builds are incremental). Every detection mode then
+runs against the mutated port with a time budget (--budget seconds per mode,
+default 60) and the mutant is recorded as killed (with the time to kill and the
+evidence) or survived. Modes whose tools are not built here are "n/a".
+
+Modes:
+  unit        GoogleTest suites on real threads (dev preset), variant fixed
+  tsan-storm  TSan storms (tsan preset): profiles mixed, deadline, reuse
+  sim         deterministic simulator tests, when the simulator is built
+  aarch64     the cross suite through QEMU, when the cross presets exist
+
+mutants/equivalent.txt lists the mutants argued equivalent (name: argument);
+they are excluded from the score, and a killed "equivalent" is flagged.
+--smoke runs the ctest subset: two mutants that unit tests must kill quickly.
+Output: a kill matrix (text), --json PATH, and the mutation score.
+Exit: 0 every non-equivalent mutant killed, 1 survivors, 2 usage, 3 internal.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODES = ["unit", "tsan-storm", "sim", "aarch64"]
+SMOKE = ["precedence-swapped", "zero-is-expired"]
+
+
+def usage(msg):
+    print(f"mutate: {msg}\nTry 'scripts/pollstorm mutate --help'.", file=sys.stderr)
+    sys.exit(2)
+
+
+def mutants():
+    d = os.path.join(ROOT, "mutants")
+    out = {}
+    for n in sorted(os.listdir(d)):
+        if n.endswith(".patch"):
+            with open(os.path.join(d, n)) as f:
+                first = f.readline().strip()
+            out[n[:-6]] = first.removeprefix("pollstorm-mutant:").strip()
+    return out
+
+
+def equivalents():
+    path = os.path.join(ROOT, "mutants", "equivalent.txt")
+    eq = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if ":" in line and not line.startswith("#"):
+                    k, v = line.split(":", 1)
+                    eq[k.strip()] = v.strip()
+    return eq
+
+
+class Scratch:
+    """One scratch copy of the tracked tree; builds live beside it."""
+
+    def __init__(self, work):
+        # The committed tree (git archive HEAD): reproducible, and untouched by
+        # whatever is half-edited in the working tree.
+        self.work = work
+        self.src = os.path.join(work, "src")
+        self.pristine = os.path.join(work, "pristine")
+        shutil.rmtree(self.pristine, ignore_errors=True)
+        os.makedirs(self.pristine)
+        archive = subprocess.run(["git", "-C", ROOT, "archive", "HEAD"], capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", self.pristine], input=archive, check=True)
+        self.files = []
+        for d, _, fs in os.walk(self.pristine):
+            for f in fs:
+                self.files.append(os.path.relpath(os.path.join(d, f), self.pristine))
+        os.makedirs(self.src, exist_ok=True)
+        self.reset(all_files=True)
+        self.configured = set()
+
+    def reset(self, all_files=False):
+        # Only polldesc/ is mutated; restoring it (content compare) keeps the
+        # mtimes of untouched files, so rebuilds stay incremental.
+        for f in self.files:
+            if not all_files and not f.startswith("polldesc/"):
+                continue
+            a, b = os.path.join(self.pristine, f), os.path.join(self.src, f)
+            os.makedirs(os.path.dirname(b), exist_ok=True)
+            with open(a, "rb") as fa:
+                data = fa.read()
+            try:
+                with open(b, "rb") as fb:
+                    if fb.read() == data:
+                        continue
+            except OSError:
+                pass
+            with open(b, "wb") as fb:
+                fb.write(data)
+            shutil.copymode(a, b)
+
+    def apply(self, name):
+        patch = os.path.join(ROOT, "mutants", name + ".patch")
+        r = subprocess.run(["patch", "-p1", "-s", "-i", patch], cwd=self.src,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"patch {name} does not apply: {r.stdout}{r.stderr}")
+
+    def build(self, preset, targets):
+        bdir = os.path.join(self.work, preset)
+        if preset not in self.configured:
+            r = subprocess.run(["cmake", "-S", self.src, "-B", bdir, "--preset", preset,
+                                "-DPOLLSTORM_BENCH=OFF", "-DPOLLSTORM_WERROR=OFF"],
+                               cwd=self.src, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"configure {preset}: {r.stderr[-500:]}")
+            self.configured.add(preset)
+        r = subprocess.run(["cmake", "--build", bdir, "-j2", "--target"] + targets,
+                           capture_output=True, text=True)
+        return r.returncode == 0, (r.stdout + r.stderr)[-800:], bdir
+
+
+def run_timed(cmd, budget, **kw):
+    t = time.monotonic()
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=budget, **kw)
+        return r.returncode, r.stdout + r.stderr, time.monotonic() - t, False
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") + (e.stderr or b"").decode(errors="replace")
+        return None, out, time.monotonic() - t, True
+
+
+def mode_unit(scratch, budget):
+    ok, log, bdir = scratch.build("dev", ["polldesc_test"])
+    if not ok:
+        return {"result": "killed", "how": "does not compile", "seconds": 0}
+    rc, out, secs, timed_out = run_timed(
+        [os.path.join(bdir, "tests", "polldesc_test"),
+         "--gtest_filter=*/fixed.*:FdTest/fixed.*:*DeathTest*", "--gtest_fail_fast"], budget)
+    if timed_out:
+        return {"result": "killed", "how": "a test hung past the budget (lost wakeup)", "seconds": secs}
+    if rc != 0:
+        failed = [f.rstrip(",") for f in re.findall(r"\[  FAILED  \] (\S+\.\S+)", out)]
+        how = "failed: " + ", ".join(sorted(set(failed))[:3]) if failed else f"exit {rc}"
+        return {"result": "killed", "how": how, "seconds": secs}
+    return {"result": "survived", "how": "all unit tests pass", "seconds": secs}
+
+
+def mode_tsan_storm(scratch, budget):
+    ok, log, bdir = scratch.build("tsan", ["pollstorm-storm"])
+    if not ok:
+        return {"result": "killed", "how": "does not compile", "seconds": 0}
+    storm = os.path.join(bdir, "stress", "pollstorm-storm")
+    spent = 0.0
+    for profile in ("mixed", "deadline", "reuse"):
+        dur = max(budget / 3 - 2, 2)
+        out_json = os.path.join(scratch.work, "storm.json")
+        rc, out, secs, timed_out = run_timed(
+            [storm, "--variant", "fixed", "--profile", profile, "--duration", f"{dur:.0f}",
+             "--watchdog-ms", "1000", "--stop-on-first", "--json", out_json], dur + 60)
+        if timed_out or rc not in (0,):
+            how = "storm overran (hang)" if timed_out else f"exit {rc}"
+            try:
+                with open(out_json) as f:
+                    fs = json.load(f).get("findings", [])
+                if fs:
+                    first = min(fs, key=lambda x: x["after_s"])
+                    how = f"{first['kind']}: {first['message'][:90]} ({profile})"
+                    return {"result": "killed", "how": how, "seconds": spent + first["after_s"]}
+            except (OSError, json.JSONDecodeError):
+                pass
+            return {"result": "killed", "how": f"{how} ({profile})", "seconds": spent + secs}
+        spent += secs
+    return {"result": "survived", "how": "no finding in mixed, deadline, reuse", "seconds": spent}
+
+
+def mode_sim(scratch, budget):
+    if not os.path.exists(os.path.join(ROOT, "harness", "sim", "CMakeLists.txt")) or \
+            not os.path.exists(os.path.join(ROOT, "tests", "sim_test.cc")):
+        return {"result": "n/a", "how": "simulator not in this tree", "seconds": 0}
+    ok, log, bdir = scratch.build("dev", ["sim_test"])
+    if not ok:
+        return {"result": "killed", "how": "does not compile", "seconds": 0}
+    rc, out, secs, timed_out = run_timed([os.path.join(bdir, "tests", "sim_test"),
+                                          "--gtest_filter=*Fixed*:*fixed*"], budget)
+    if timed_out:
+        return {"result": "killed", "how": "simulator run hung", "seconds": secs}
+    if rc != 0:
+        failed = [f.rstrip(",") for f in re.findall(r"\[  FAILED  \] (\S+\.\S+)", out)]
+        return {"result": "killed", "how": "failed: " + ", ".join(sorted(set(failed))[:3]),
+                "seconds": secs}
+    return {"result": "survived", "how": "simulator tests pass", "seconds": secs}
+
+
+def mode_aarch64(scratch, budget):
+    if shutil.which("qemu-aarch64") is None or \
+            not os.path.exists(os.path.join(ROOT, "cmake", "aarch64-linux-gnu.cmake")):
+        return {"result": "n/a", "how": "cross toolchain or qemu-user not installed", "seconds": 0}
+    ok, log, bdir = scratch.build("aarch64-lse", ["polldesc_test"])
+    if not ok:
+        return {"result": "n/a", "how": "cross build failed: " + log[-120:], "seconds": 0}
+    rc, out, secs, timed_out = run_timed(
+        ["ctest", "--test-dir", bdir, "-R", "^unit", "--timeout", str(int(budget))], budget + 30)
+    if timed_out or rc != 0:
+        return {"result": "killed", "how": "aarch64 unit tests failed or hung", "seconds": secs}
+    return {"result": "survived", "how": "aarch64 unit tests pass", "seconds": secs}
+
+
+RUNNERS = {"unit": mode_unit, "tsan-storm": mode_tsan_storm, "sim": mode_sim,
+           "aarch64": mode_aarch64}
+
+
+def main(argv):
+    names, modes, budget, json_path, smoke = None, list(MODES), 60.0, None, False
+    work = os.path.join(ROOT, "build", "mutate")
+    i = 1
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            print(__doc__)
+            return 0
+        if a == "--smoke":
+            smoke = True
+            i += 1
+            continue
+        if i + 1 >= len(argv):
+            usage(f"{a} needs a value")
+        v = argv[i + 1]
+        if a == "--mutants":
+            names = None if v == "all" else v.split(",")
+        elif a == "--modes":
+            modes = list(MODES) if v == "all" else v.split(",")
+            bad = [m for m in modes if m not in MODES]
+            if bad:
+                usage(f"unknown mode(s) {', '.join(bad)} (modes: {', '.join(MODES)})")
+        elif a == "--budget":
+            try:
+                budget = float(v)
+            except ValueError:
+                usage(f"--budget takes seconds, not '{v}'")
+            if budget <= 0:
+                usage("--budget must be positive")
+        elif a == "--json":
+            json_path = v
+        elif a == "--work":
+            work = os.path.abspath(v)
+        else:
+            usage(f"unknown option '{a}'")
+        i += 2
+    all_m = mutants()
+    if smoke:
+        names, modes, budget = SMOKE, ["unit"], 120.0
+    names = names or list(all_m)
+    unknown = [n for n in names if n not in all_m]
+    if unknown:
+        usage(f"unknown mutant(s) {', '.join(unknown)} (see mutants/)")
+    eq = equivalents()
+    os.makedirs(work, exist_ok=True)
+    scratch = Scratch(work)
+    results = {}
+    t0 = time.monotonic()
+    for n in names:
+        scratch.reset()
+        try:
+            scratch.apply(n)
+        except RuntimeError as e:
+            print(f"mutate: internal error: {e}", file=sys.stderr)
+            return 3
+        results[n] = {}
+        for m in modes:
+            r = RUNNERS[m](scratch, budget)
+            results[n][m] = r
+            print(f"[{time.monotonic() - t0:7.0f}s] {n:<30} {m:<11} {r['result']:<9} "
+                  f"{r['seconds']:6.1f}s  {r['how']}", file=sys.stderr, flush=True)
+        if json_path:  # partial results survive an interruption
+            write_json(json_path, all_m, results, modes, eq)
+    scratch.reset()
+    return report(all_m, results, modes, eq, json_path)
+
+
+def score(results, eq):
+    killed = [n for n, r in results.items() if any(x["result"] == "killed" for x in r.values())]
+    considered = [n for n in results if n not in eq or n in killed]
+    return killed, considered
+
+
+def write_json(path, all_m, results, modes, eq):
+    killed, considered = score(results, eq)
+    with open(path + ".tmp", "w") as f:
+        json.dump({"modes": modes, "mutants": {n: {"description": all_m[n],
+                                                   "equivalent": eq.get(n), "modes": results[n]}
+                                               for n in results},
+                   "killed": len(killed), "considered": len(considered),
+                   "score": len(killed) / len(considered) if considered else None}, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def report(all_m, results, modes, eq, json_path):
+    killed, considered = score(results, eq)
+    w = max(len(n) for n in results)
+    print(f"\n{'mutant':<{w}}  " + "  ".join(f"{m:<10}" for m in modes))
+    for n, r in results.items():
+        cells = []
+        for m in modes:
+            x = r[m]
+            cells.append({"killed": f"K {x['seconds']:5.1f}s", "survived": "survived",
+                          "n/a": "n/a"}[x["result"]])
+        tag = "  (argued equivalent)" if n in eq else ""
+        print(f"{n:<{w}}  " + "  ".join(f"{c:<10}" for c in cells) + tag)
+    print(f"\nmutation score: {len(killed)}/{len(considered)} killed"
+          + (f" ({100 * len(killed) / len(considered):.0f}%)" if considered else ""))
+    for m in modes:
+        only = [n for n, r in results.items() if r[m]["result"] == "killed" and
+                not any(r[o]["result"] == "killed" for o in modes if o != m)]
+        print(f"  killed only by {m}: {len(only)}" + (f" ({', '.join(only)})" if only else ""))
+    survivors = [n for n in results if n not in killed]
+    for n in survivors:
+        why = f"equivalent: {eq[n]}" if n in eq else "GAP IN THE HARNESS (becomes work)"
+        print(f"  survivor {n}: {all_m[n]} -- {why}")
+    for n in killed:
+        if n in eq:
+            print(f"  NOTE: {n} is listed as equivalent but was killed; revisit the argument")
+    if json_path:
+        write_json(json_path, all_m, results, modes, eq)
+    gaps = [n for n in survivors if n not in eq]
+    return 1 if gaps else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
