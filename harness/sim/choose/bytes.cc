@@ -1,0 +1,26 @@
+#include "harness/sim/choose/bytes.h"
+
+namespace pollstorm::sim {
+
+std::optional<Schedule> BytesChooser::BeginExecution() {
+  if (started_) return std::nullopt;
+  started_ = true;
+  pos_ = 0;
+  Schedule s;
+  s.weak_memory = weak_;
+  return s;
+}
+
+std::optional<ThreadId> BytesChooser::PickThread(std::span<const ThreadId> runnable,
+                                                 std::optional<ThreadId>, bool) {
+  return runnable[NextByte() % runnable.size()];
+}
+
+uint64_t BytesChooser::PickValue(uint64_t bound) {
+  if (bound <= 256) return NextByte() % bound;
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v |= uint64_t{NextByte()} << (8 * i);
+  return v % bound;
+}
+
+}  // namespace pollstorm::sim

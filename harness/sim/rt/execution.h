@@ -1,0 +1,258 @@
+// harness/sim/rt/execution.h: Execution, one run of a program under the
+// simulator, and rt::Current(), the only way facades reach it.
+//
+// Threads run one at a time on fibers. Every facade operation first calls a
+// scheduling point (the Chooser may switch to another runnable thread; each
+// real choice is recorded in the Schedule), then performs the operation
+// atomically. Blocking operations (mutex, park, join, timer WaitIdle) take
+// the thread out of the runnable set. Virtual time moves only when the
+// scheduler picks a time event: the timer fiber firing a timer, or a sleeping
+// thread waking; the clock jumps to that event's time.
+//
+// A finding (Fatal, deadlock, step bound, data race, failed assert, ...)
+// records what happened and abandons the execution: control returns to the
+// host and no simulated thread is ever resumed.
+//
+// Facades (harness/sim/*.h) are the only callers of the public members below.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "harness/sim/finding.h"
+#include "harness/sim/parker.h"
+#include "harness/sim/rt/fiber.h"
+#include "harness/sim/rt/location.h"
+#include "harness/sim/rt/rt.h"
+#include "harness/sim/rt/vector_clock.h"
+#include "harness/sim/schedule.h"
+#include "harness/sim/site.h"
+#include "polldesc/env.h"
+
+namespace pollstorm::sim {
+class Chooser;
+}
+
+namespace pollstorm::sim::rt {
+
+class Execution;
+
+// The running execution, or nullptr outside one (facades then act directly
+// on their own storage, so objects can be built and torn down on the host).
+extern thread_local Execution* tls_current;
+inline Execution* Current() {
+  return tls_current;
+}
+
+// The facade side of a memory cell (Atomic<T>, Shared<T>): which Location it
+// is in the current execution (registered lazily on first access) and who
+// constructed it (the constructor is the cell's initialising write).
+struct CellHeader {
+  uint32_t exec = 0;  // epoch of the execution `index` belongs to; 0 = none
+  uint32_t index = 0;
+  uint32_t ctor_exec = 0;  // epoch of the execution that ran the constructor
+  ThreadId ctor_tid = kNoThread;
+  uint32_t ctor_time = 0;
+};
+
+// The facade side of a Mutex or Timer: its record in the current execution.
+struct ObjHeader {
+  uint32_t exec = 0;
+  uint32_t index = 0;
+};
+
+// How a cell is accessed: an Atomic<T> operation, a plain Shared<T>
+// Read/Write, or Go's atomic.* on a Shared<T> (seq_cst, race-checked against
+// the plain accesses).
+enum class Access : uint8_t { kAtomic, kPlain, kSharedAtomic };
+
+enum class RmwOp : uint8_t { kExchange, kAdd };
+
+class Execution {
+ public:
+  struct Config {
+    bool weak_memory = false;
+    uint64_t max_steps = kDefaultMaxSteps;
+    bool races_are_findings = true;
+    bool trace = false;  // keep the last kMaxTraceEvents operations in Outcome::trace
+  };
+  struct Outcome {
+    bool finished = false;  // ran to completion with no finding
+    FindingKind kind = FindingKind::kFatal;
+    std::string message;
+    std::string thread;
+    std::vector<std::string> details;
+    std::vector<std::string> notes;
+    std::vector<std::string> trace;  // Config::trace: the last operations, oldest first
+    uint64_t steps = 0;
+  };
+
+  Execution();
+  ~Execution();
+  Execution(const Execution&) = delete;
+  Execution& operator=(const Execution&) = delete;
+
+  // Execution::Run(chooser, schedule, body, config, stacks): runs body as
+  // thread T0 until every thread finished or a finding; appends every choice
+  // to `schedule`. Reusable: each Run starts from a clean state.
+  Outcome Run(Chooser& chooser, Schedule& schedule, const std::function<void()>& body,
+              const Config& config, StackPool& stacks);
+
+  // ---- cells (each a scheduling point, except OnConstruct) ----
+  void OnConstruct(CellHeader& h);
+  uint64_t Load(CellHeader& h, uint64_t& mirror, Access a, std::memory_order o, Site site);
+  void Store(CellHeader& h, uint64_t& mirror, Access a, uint64_t v, std::memory_order o, Site site);
+  // mask: the value's width (all ones for 64 bits), so kAdd wraps like T.
+  uint64_t Rmw(CellHeader& h, uint64_t& mirror, Access a, RmwOp op, uint64_t arg, uint64_t mask,
+               std::memory_order o, Site site);
+  bool CompareExchange(CellHeader& h, uint64_t& mirror, Access a, uint64_t& expected,
+                       uint64_t desired, std::memory_order success, std::memory_order failure,
+                       Site site);
+  // seq_cst is SimEnv::FullBarrier; acquire/release fences work too.
+  void Fence(std::memory_order o, Site site);
+
+  // ---- synchronisation ----
+  void Lock(ObjHeader& m, Site site);
+  void Unlock(ObjHeader& m, Site site);
+  Parker* CurrentParker();
+  void Park(ThreadId owner, Site site);
+  void Unpark(ThreadId owner, Site site);
+
+  // ---- time ----
+  int64_t Nanotime(Site site);
+  void TimerModify(ObjHeader& t, int64_t when, TimerFunc f, void* arg, uintptr_t seq, Site site);
+  bool TimerDelete(ObjHeader& t, Site site);
+  void TimerWaitIdle(ObjHeader& t, Site site);
+  void Sleep(int64_t ns, Site site);
+
+  // ---- threads and checks ----
+  ThreadId Spawn(std::function<void()> fn, const char* name, Site site);
+  void Join(ThreadId t, Site site);
+  void Yield(Site site);
+  [[noreturn]] void Fatal(const char* msg);
+  void Assert(bool ok, const char* msg, Site site);
+  // The execution owns `deleter` and calls it after the run (sim::Make).
+  void Own(std::function<void()> deleter) { owned_.push_back(std::move(deleter)); }
+  ThreadId CurrentThread() const;
+
+ private:
+  enum class State : uint8_t {
+    kRunnable,
+    kMutex,  // wait_index: the mutex
+    kParked,
+    kJoin,       // wait_index: the thread
+    kTimerIdle,  // the timer fiber, waiting for a timer to fire
+    kWaitIdle,   // wait_index: the timer whose callback must finish
+    kSleeping,   // wake_time
+    kFinished,
+  };
+  struct Thread {
+    ThreadId id = 0;
+    State state = State::kFinished;
+    bool is_timer = false;
+    const char* name = nullptr;
+    const std::function<void()>* fn = nullptr;
+    std::function<void()> owned_fn;
+    Fiber fiber;
+    StackPool::Stack stack;
+    View view;
+    View fence_release;  // the view at the last release fence
+    bool has_fence_release = false;
+    View pending_acquire;  // releases read by relaxed loads, for an acquire fence
+    uint32_t wait_index = 0;
+    Site wait_site;
+    int64_t wake_time = 0;
+    Parker parker;
+    bool park_token = false;
+    View park_view;  // the unparkers' views
+  };
+  struct MutexRec {
+    ThreadId owner = kNoThread;
+    Site owner_site;
+    View view;
+  };
+  struct TimerRec {
+    bool pending = false;
+    bool running = false;
+    int64_t when = 0;
+    uint64_t arm_serial = 0;
+    TimerFunc f = nullptr;
+    void* arg = nullptr;
+    uintptr_t seq = 0;
+    View view;       // Modify/Delete/fire synchronise here (Go: the timer's status word)
+    View idle_view;  // the end of the last callback, for WaitIdle
+  };
+
+  static void ThreadEntry(void* arg);
+  void TimerLoop();
+  void FireOneTimer();
+  [[noreturn]] void ThreadExit();
+
+  Thread& Cur() { return *running_; }
+  Thread& NewThread(const char* name, bool is_timer);
+  void Tick(Thread& t) { t.view.hb[t.id]++; }
+  std::string ThreadName(ThreadId t) const;
+
+  // Scheduling.
+  void SchedulePoint(bool yielding = false);
+  void BlockAndSwitch(bool exiting = false);
+  void CollectRunnable();
+  bool TimeEventEligible(int64_t when) const;
+  ThreadId Choose(bool current_runnable, bool yielding);
+  uint64_t PickValue(uint64_t bound);
+  void SwitchTo(ThreadId next, bool exiting);
+  [[noreturn]] void EndNoRunnable();
+  void SetFinding(FindingKind kind, std::string message);
+  void Trace(Site site, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+  [[noreturn]] void Abandon();
+
+  // Memory.
+  Location& Loc(CellHeader& h, uint64_t& mirror, bool shared);
+  uint32_t Floor(const Location& l, const Thread& t, bool sc) const;
+  void Observe(StoreRecord& s, Thread& t, bool sc);
+  void Acquire(Thread& t, const StoreRecord& s, bool acquire);
+  void Append(Location& l, const StoreRecord& s);
+  void InsertAt(Location& l, uint32_t pos, const StoreRecord& s);
+  void RaceCheck(Location& l, Thread& t, bool write, bool atomic, Site site);
+  void ReleaseInto(const Thread& t, bool release, StoreRecord& s);
+
+  MutexRec& MutexOf(ObjHeader& h);
+  TimerRec& TimerOf(ObjHeader& h);
+
+  // Per run.
+  Config cfg_;
+  Chooser* chooser_ = nullptr;
+  Schedule* schedule_ = nullptr;
+  StackPool* stacks_ = nullptr;
+  uint32_t epoch_ = 0;
+  Fiber host_;
+  Thread* running_ = nullptr;
+  std::vector<std::unique_ptr<Thread>> threads_;  // pooled; [0, nthreads_) live
+  uint32_t nthreads_ = 0;
+  ThreadId timer_thread_ = kNoThread;
+  std::vector<std::unique_ptr<Location>> locs_;  // pooled; [0, nlocs_) live
+  uint32_t nlocs_ = 0;
+  std::vector<MutexRec> mutexes_;
+  std::vector<TimerRec> timers_;
+  uint64_t timer_serial_ = 0;
+  int64_t now_ = kStartTime;
+  int64_t min_future_ = INT64_MAX;  // earliest future time event (CollectRunnable)
+  std::vector<uint32_t> eligible_;  // scratch for FireOneTimer (a member: no heap on fiber stacks)
+  uint64_t steps_ = 0;
+  uint64_t sc_counter_ = 0;  // numbers seq_cst operations and fences
+  VectorClock sc_fences_;    // join of the hb clocks at every seq_cst fence so far
+  std::array<ThreadId, kMaxThreads> runnable_{};
+  uint32_t nrunnable_ = 0;
+  std::vector<std::function<void()>> owned_;
+  Outcome outcome_;
+  uint32_t races_seen_ = 0;
+  std::deque<std::string> trace_;  // Config::trace only
+};
+
+}  // namespace pollstorm::sim::rt

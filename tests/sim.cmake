@@ -1,0 +1,14 @@
+# Simulator tests, included from harness/sim/CMakeLists.txt (tests/CMakeLists.txt
+# belongs to the unit tests and is edited separately).
+add_executable(sim_test ${PROJECT_SOURCE_DIR}/tests/sim_test.cc)
+target_link_libraries(sim_test PRIVATE pollstorm_sim GTest::gtest GTest::gtest_main)
+add_test(NAME sim.unit COMMAND sim_test)
+
+add_executable(litmus_sim_test ${PROJECT_SOURCE_DIR}/tests/litmus_sim_test.cc)
+target_link_libraries(litmus_sim_test PRIVATE pollstorm_litmus_sim GTest::gtest GTest::gtest_main)
+add_test(NAME sim.litmus COMMAND litmus_sim_test)
+
+if(POLLSTORM_SANITIZER STREQUAL "thread")
+  # The fibers are annotated; any TSan report is a real bug in the engine.
+  set_tests_properties(sim.unit sim.litmus PROPERTIES ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1")
+endif()
