@@ -54,13 +54,24 @@ def findings_section(s):
         out.append('<p class="good">No findings.</p>')
     for f in fs:
         st = f.get("status", "?")
+        if st == "known":
+            continue
         out.append(f'<details class="finding {st}"{" open" if st == "new" else ""}>'
                    f'<summary><b>[{esc(st)}]</b> {esc(f.get("kind"))}: {esc(f.get("message"))}'
                    f' <span class="dim">({esc(f.get("variant"))}, after {f.get("after_s", 0):.3f} s,'
-                   f' step {esc(f.get("step", "?"))})</span></summary>'
+                   f' seen {f.get("count", 1)}x, step {esc(f.get("step", "?"))})</span></summary>'
                    f'<p>signature: <code>{esc(f.get("signature"))}</code></p>'
                    f'<p>repro: <code>{esc(f.get("repro"))}</code></p>'
                    f'<pre>{esc(f.get("detail", ""))}</pre></details>')
+    known = [f for f in fs if f.get("status") == "known"]
+    if known:
+        out.append("<h3>Known (expected on the historical variants)</h3><table><tr><th>variant</th>"
+                   "<th>kind</th><th>where</th><th>seen</th><th>first after</th></tr>")
+        for f in known:
+            out.append(f"<tr><td>{esc(f.get('variant'))}</td><td>{esc(f.get('kind'))}</td>"
+                       f"<td>{esc(f.get('message'))}</td><td>{f.get('count', 1)}</td>"
+                       f"<td>{f.get('after_s', 0):.3f} s</td></tr>")
+        out.append("</table>")
     return "\n".join(out)
 
 

@@ -109,17 +109,20 @@ class Run:
                         self.dir], check=False)
 
     def add_finding(self, f, step):
+        """Deduplicated by signature: a repeat bumps the count and keeps the
+        earliest time to detect."""
+        for g in self.s["findings"]:
+            if g["signature"] == f.get("signature"):
+                g["count"] = g.get("count", 1) + 1
+                g["after_s"] = min(g["after_s"], f.get("after_s", g["after_s"]))
+                return
         under_test = self.inject or "fixed"
-        v = f.get("variant")
-        if f.get("signature") in self.known and v != under_test:
-            f["status"] = "known"
-        elif v in HISTORICAL and v != under_test:
-            # A historical variant caught by a signature not seen before: new
-            # evidence, reported as new so someone looks and adds it to the list.
-            f["status"] = "new"
-        else:
-            f["status"] = "new"
+        known = f.get("signature") in self.known and f.get("variant") != under_test
+        # Anything not known is new, including a historical variant caught by a
+        # signature never seen before: new evidence that someone should read.
+        f["status"] = "known" if known else "new"
         f["step"] = step
+        f["count"] = 1
         self.s["findings"].append(f)
         with open(os.path.join(self.dir, "findings.jsonl"), "a") as out:
             out.write(json.dumps(f) + "\n")

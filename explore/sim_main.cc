@@ -1,0 +1,228 @@
+// explore/sim_main.cc: `pollstorm-sim`, operation-language programs in the
+// deterministic simulator.
+//
+//   pollstorm-sim run FILE [options]        explore schedules; print the first finding
+//   pollstorm-sim minimize FILE [options]   shrink a failing program (ops removed while
+//                                           the same kind of finding still appears)
+// Exit: 0 clean, 1 finding, 2 usage or input error, 3 internal error.
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "harness/ops/ops.h"
+#include "harness/simrun/program_runner.h"
+#include "polldesc/variants.h"
+
+namespace pollstorm {
+namespace {
+
+constexpr const char* kUsage = R"(Usage: pollstorm-sim run|minimize PROGRAM.txt [options]
+
+Runs a program in the operation language (see harness/ops/ops.h) in the
+deterministic simulator: each program thread is a simulated thread; every
+atomic access, lock, park and timer firing is a scheduling choice, and loads
+may read older stores as the C++11 model allows (weak memory).
+
+  --variant NAME     legacy, seed or fixed (default fixed)
+  --chooser NAME     random or pct (default random)
+  --seed N           seed of the chooser (default 1)
+  --iterations N     executions to explore (default 10000)
+  --pct-depth D      PCT bug depth (default 3)
+  --sc               sequential consistency (weak memory off)
+  --replay HEX       replay one recorded schedule (the hex a finding prints)
+  --no-races         do not stop at a data race: hunt what it leads to
+                     (a lost wakeup, a deadlock); races are noted on it
+  --trace            print the last operations with a finding
+  --out PATH         minimize: write the minimised program here
+  --help             this text
+
+Exit status: 0 clean, 1 finding, 2 bad usage or input, 3 internal error.
+)";
+
+[[noreturn]] void Usage(const std::string& m) {
+  std::fprintf(stderr, "pollstorm-sim: %s\nTry 'pollstorm-sim --help'.\n", m.c_str());
+  std::exit(2);
+}
+
+struct Cli {
+  std::string cmd, file, variant = "fixed", out;
+  sim::RunConfig cfg;
+};
+
+uint64_t Num(const std::string& flag, const std::string& v) {
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size()) {
+    Usage(flag + " takes a whole number, not '" + v + "'");
+  }
+  return n;
+}
+
+Cli Parse(int argc, char** argv) {
+  Cli c;
+  c.cfg.iterations = 10000;
+  for (int i = 1; i < argc; i++) {
+    const std::string a = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) Usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (a == "--variant") {
+      c.variant = val();
+      bool ok = false;
+      for (auto v : kVariantNames) ok |= v == c.variant;
+      if (!ok) Usage("unknown variant '" + c.variant + "' (known: " + std::string(kVariantList) + ")");
+    } else if (a == "--chooser") {
+      const std::string v = val();
+      if (v == "random") c.cfg.chooser = sim::ChooserKind::kRandom;
+      else if (v == "pct") c.cfg.chooser = sim::ChooserKind::kPct;
+      else Usage("unknown chooser '" + v + "' (random, pct)");
+    } else if (a == "--seed") {
+      c.cfg.seed = Num(a, val());
+    } else if (a == "--iterations") {
+      c.cfg.iterations = Num(a, val());
+      if (c.cfg.iterations == 0) Usage("--iterations must be positive");
+    } else if (a == "--pct-depth") {
+      c.cfg.pct_depth = static_cast<int>(Num(a, val()));
+      if (c.cfg.pct_depth < 1 || c.cfg.pct_depth > 16) Usage("--pct-depth takes 1..16");
+    } else if (a == "--sc") {
+      c.cfg.weak_memory = false;
+    } else if (a == "--replay") {
+      c.cfg.replay = val();
+      c.cfg.chooser = sim::ChooserKind::kReplay;
+    } else if (a == "--no-races") {
+      c.cfg.races_are_findings = false;
+    } else if (a == "--trace") {
+      c.cfg.trace = true;
+    } else if (a == "--out") {
+      c.out = val();
+    } else if (!a.empty() && a[0] == '-') {
+      Usage("unknown option '" + a + "'");
+    } else if (c.cmd.empty()) {
+      c.cmd = a;
+    } else if (c.file.empty()) {
+      c.file = a;
+    } else {
+      Usage("unexpected argument '" + a + "'");
+    }
+  }
+  if (c.cmd != "run" && c.cmd != "minimize") Usage("expected a command: run or minimize");
+  if (c.file.empty()) Usage("expected a program file");
+  c.cfg.label = c.variant;
+  return c;
+}
+
+ops::Program Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) Usage("cannot read program '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  ops::ParseError err;
+  auto p = ops::ParseProgram(ss.str(), &err);
+  if (!p) Usage(path + ": " + err.ToString());
+  if (std::string e = simrun::CheckProgram(*p); !e.empty()) Usage(path + ": " + e);
+  return *p;
+}
+
+std::string Repro(const Cli& c, const std::string& file, const sim::Finding& f) {
+  return "scripts/pollstorm sim run " + file + " --variant " + c.variant + " --replay " +
+         f.schedule_hex.substr(0, f.schedule_hex.find_first_of(" \n")) +
+         (c.cfg.weak_memory ? "" : " --sc") + (c.cfg.races_are_findings ? "" : " --no-races") +
+         " --trace";
+}
+
+// Flattened hex (a finding wraps it at 76 columns).
+std::string OneLine(std::string hex) {
+  std::string o;
+  for (char ch : hex) {
+    if (ch != '\n' && ch != ' ') o += ch;
+  }
+  return o;
+}
+
+int Run(const Cli& c) {
+  const ops::Program p = Load(c.file);
+  sim::CheckStats st;
+  auto f = simrun::RunProgram(p, c.variant, c.cfg, &st);
+  if (!f) {
+    std::printf("clean: %llu executions, %llu scheduling points (variant %s, %s)\n",
+                static_cast<unsigned long long>(st.executions),
+                static_cast<unsigned long long>(st.steps), c.variant.c_str(),
+                c.cfg.weak_memory ? "weak memory" : "sequential consistency");
+    return 0;
+  }
+  f->schedule_hex = OneLine(f->schedule_hex);
+  std::printf("%s", f->ToString().c_str());
+  std::printf("  program (%zu ops):\n", p.NumOps());
+  std::string text = ops::FormatProgram(p);
+  std::printf("%s", text.c_str());
+  std::printf("  repro: %s\n", Repro(c, c.file, *f).c_str());
+  return 1;
+}
+
+// Greedy one-op removal to a fixpoint: keep a removal if the same kind of
+// finding still appears within the iteration budget.
+int Minimize(const Cli& c) {
+  ops::Program p = Load(c.file);
+  auto f = simrun::RunProgram(p, c.variant, c.cfg);
+  if (!f) {
+    std::printf("clean: nothing to minimise\n");
+    return 0;
+  }
+  const sim::FindingKind kind = f->kind;
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (size_t t = 0; t < p.threads.size(); t++) {
+      for (size_t i = p.threads[t].size(); i-- > 0;) {
+        ops::Program q = p;
+        q.threads[t].erase(q.threads[t].begin() + static_cast<long>(i));
+        if (q.NumOps() == 0) continue;
+        auto g = simrun::RunProgram(q, c.variant, c.cfg);
+        if (g && g->kind == kind) {
+          p = q;
+          f = g;
+          progress = true;
+        }
+      }
+    }
+    for (size_t t = p.threads.size(); t-- > 0;) {  // drop emptied threads
+      if (p.threads[t].empty() && p.threads.size() > 1) {
+        ops::Program q = p;
+        q.threads.erase(q.threads.begin() + static_cast<long>(t));
+        auto g = simrun::RunProgram(q, c.variant, c.cfg);
+        if (g && g->kind == kind) {
+          p = q;
+          f = g;
+        }
+      }
+    }
+  }
+  const std::string text = ops::FormatProgram(p);
+  const std::string out = c.out.empty() ? c.file + ".min" : c.out;
+  {
+    std::ofstream o(out);
+    if (!o) Usage("cannot write '" + out + "'");
+    o << text;
+  }
+  f->schedule_hex = OneLine(f->schedule_hex);
+  std::printf("%s", f->ToString().c_str());
+  std::printf("  minimised program (%zu ops), written to %s:\n%s", p.NumOps(), out.c_str(),
+              text.c_str());
+  std::printf("  repro: %s\n", Repro(c, out, *f).c_str());
+  return 1;
+}
+
+}  // namespace
+}  // namespace pollstorm
+
+int main(int argc, char** argv) {
+  using namespace pollstorm;
+  const Cli c = Parse(argc, argv);
+  return c.cmd == "run" ? Run(c) : Minimize(c);
+}

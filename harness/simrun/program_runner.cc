@@ -1,0 +1,311 @@
+#include "harness/simrun/program_runner.h"
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "harness/sim/sim_env.h"
+#include "harness/sim/thread.h"
+#include "polldesc/poll_server.h"
+#include "polldesc/variants.h"
+
+namespace pollstorm::simrun {
+namespace {
+
+using ops::Op;
+using ops::OpKind;
+constexpr uint32_t kClosingBit = 1u << 30;
+
+int Mi(int mode) { return mode == kModeRead ? 0 : 1; }
+
+// ---- host-side oracle state (one per execution, owned by it) ----
+
+struct ReadyCount {
+  uint64_t started = 0, finished = 0;
+};
+struct Waiting {
+  bool in_wait = false;
+  int desc = 0, mode = 0;
+  const void* pd = nullptr;
+  uint64_t inc = 0;
+  uint64_t obl_base = 0;  // ready starts on pd when its reset returned
+  uint64_t past_base = 0; // past-deadline sets done on its slot/mode when it reset
+};
+struct HostSlot {
+  uint64_t inc = 0;
+  bool closed = false;
+  uint64_t unblock_started_inc = UINT64_MAX;
+  uint64_t unblock_done_inc = UINT64_MAX;
+  uint64_t deadline_set_inc[2] = {UINT64_MAX, UINT64_MAX};
+  uint64_t past_done[2] = {0, 0};  // past-deadline sets finished (any incarnation)
+};
+struct Oracle {
+  std::map<const void*, ReadyCount> ready[2];  // per descriptor object and mode
+  std::map<const void*, uint64_t> everr_on;
+  std::vector<HostSlot> slots;
+  std::vector<Waiting> threads;
+  std::vector<bool> done;
+  std::string msg;  // the last assertion message (sim::Assert copies it)
+};
+
+template <class V>
+struct World {
+  using Server = PollServer<SimEnv, V>;
+  using PD = typename Server::PD;
+  struct Slot {
+    sim::Atomic<PD*> pd{nullptr};
+    sim::Atomic<uint32_t> refs{0};
+    sim::Atomic<bool> token[2] = {false, false};
+  };
+  Server* server = nullptr;
+  std::vector<Slot>* slots = nullptr;
+  Oracle* o = nullptr;
+
+  void Fail(const std::string& m) {
+    o->msg = m;
+    sim::Assert(false, o->msg.c_str());
+  }
+
+  // internal/poll's incref: acquire pairs with the opener's release.
+  bool Acquire(Slot& s) {
+    uint32_t r = s.refs.load(std::memory_order_relaxed);
+    for (;;) {
+      if (r & kClosingBit) return false;
+      if (s.refs.compare_exchange_strong(r, r + 1, std::memory_order_acquire)) return true;
+    }
+  }
+  // decref: release pairs with the closer's acquire check.
+  void Release(Slot& s) { s.refs.fetch_sub(1, std::memory_order_release); }
+
+  void Check(int t, int d, int mode, int err, const void* pd, uint64_t inc, uint64_t r_base) {
+    const HostSlot& hs = o->slots[d];
+    const std::string where = " on d" + std::to_string(d) + " " + ops::ModeName(mode) +
+                              " (thread " + std::to_string(t) + ")";
+    switch (err) {
+      case kPollNoError:
+        if (o->ready[Mi(mode)][pd].started <= r_base) {
+          Fail("unexplained ready: wait returned ok with no ready since its reset" + where);
+        }
+        break;
+      case kPollErrClosing:
+        if (hs.unblock_started_inc != inc) Fail("closing before unblock began" + where);
+        break;
+      case kPollErrTimeout:
+        if (hs.deadline_set_inc[Mi(mode)] != inc) {
+          Fail("timeout with no deadline set on this incarnation" + where);
+        }
+        break;
+      case kPollErrNotPollable:
+        if (mode != kModeRead || o->everr_on[pd] == 0) Fail("event error without everr" + where);
+        break;
+      default:
+        Fail("unknown result" + where);
+    }
+  }
+
+  void WaitOrReset(int t, const Op& op) {
+    Slot& s = (*slots)[op.desc];
+    if (!Acquire(s)) return;
+    bool free_token = false;
+    // acquire/release: the waiter token is fdMutex's read/write lock.
+    if (!s.token[Mi(op.mode)].compare_exchange_strong(free_token, true,
+                                                       std::memory_order_acquire)) {
+      Release(s);
+      return;
+    }
+    PD* pd = s.pd.load(std::memory_order_relaxed);  // stable while we hold a reference
+    const uint64_t inc = o->slots[op.desc].inc;
+    ReadyCount& rc = o->ready[Mi(op.mode)][pd];
+    const uint64_t r_base = rc.finished;
+    int err = pd->Reset(op.mode);
+    if (err == kPollNoError && op.kind == OpKind::kWait) {
+      Waiting& w = o->threads[t];
+      w = {true, op.desc, op.mode, pd, inc, rc.started,
+           o->slots[op.desc].past_done[Mi(op.mode)]};
+      err = pd->Wait(op.mode);
+      o->threads[t].in_wait = false;
+    }
+    Check(t, op.desc, op.mode, err, pd, inc, r_base);
+    s.token[Mi(op.mode)].store(false, std::memory_order_release);
+    Release(s);
+  }
+
+  void Ready(const Op& op) {
+    PD* pd = (*slots)[op.desc].pd.load(std::memory_order_acquire);
+    const int mode = op.kind == OpKind::kIo ? kModeRead : op.mode;
+    for (int m : {0, 1}) {
+      if ((m == 0 && mode == kModeWrite) || (m == 1 && mode == kModeRead)) continue;
+      o->ready[m][pd].started++;
+    }
+    server->Ready(pd, mode);
+    for (int m : {0, 1}) {
+      if ((m == 0 && mode == kModeWrite) || (m == 1 && mode == kModeRead)) continue;
+      o->ready[m][pd].finished++;
+    }
+  }
+
+  void Unblock(int d) {
+    Slot& s = (*slots)[d];
+    // acq_rel, as increfAndClose: later references fail; earlier ones are seen.
+    uint32_t r = s.refs.load(std::memory_order_relaxed);
+    for (;;) {
+      if (r & kClosingBit) return;
+      if (s.refs.compare_exchange_strong(r, r | kClosingBit, std::memory_order_acq_rel)) break;
+    }
+    HostSlot& hs = o->slots[d];
+    hs.unblock_started_inc = hs.inc;
+    s.pd.load(std::memory_order_relaxed)->Unblock();
+    hs.unblock_done_inc = hs.inc;
+  }
+
+  void Exec(int t, const Op& op) {
+    Slot& s = (*slots)[op.desc];
+    HostSlot& hs = o->slots[op.desc];
+    switch (op.kind) {
+      case OpKind::kReset:
+      case OpKind::kWait:
+        if (!hs.closed) WaitOrReset(t, op);
+        break;
+      case OpKind::kReady:
+      case OpKind::kIo:  // no simulated fd yet: an I/O edge is a read readiness
+        Ready(op);
+        break;
+      case OpKind::kEventErr: {
+        PD* pd = s.pd.load(std::memory_order_acquire);
+        if (op.arg) o->everr_on[pd]++;
+        pd->SetEventErr(op.arg != 0);
+        break;
+      }
+      case OpKind::kDeadline:
+        if (hs.closed || !Acquire(s)) break;
+        for (int m : {0, 1}) {
+          if ((m == 0 && op.mode == kModeWrite) || (m == 1 && op.mode == kModeRead)) continue;
+          if (op.arg != 0) hs.deadline_set_inc[m] = hs.inc;
+        }
+        s.pd.load(std::memory_order_relaxed)->SetDeadline(op.arg, op.mode);
+        for (int m : {0, 1}) {
+          if ((m == 0 && op.mode == kModeWrite) || (m == 1 && op.mode == kModeRead)) continue;
+          if (op.arg < 0) hs.past_done[m]++;
+        }
+        Release(s);
+        break;
+      case OpKind::kUnblock:
+        if (!hs.closed) Unblock(op.desc);
+        break;
+      case OpKind::kClose:
+        // pollClose needs unblock first and no operation in flight (destroy
+        // runs when fdMutex's count drops to zero): acquire pairs with the
+        // references' release.
+        if (hs.closed || s.refs.load(std::memory_order_acquire) != kClosingBit) break;
+        server->Close(s.pd.load(std::memory_order_relaxed));
+        hs.closed = true;
+        break;
+      case OpKind::kOpen: {
+        if (!hs.closed) break;
+        PD* pd = server->Open(~uintptr_t{0}).first;
+        hs.inc++;
+        hs.closed = false;
+        s.pd.store(pd, std::memory_order_release);
+        s.refs.store(0, std::memory_order_release);  // pairs with Acquire
+        break;
+      }
+      case OpKind::kAdvance:
+        sim::Sleep(op.arg);
+        break;
+    }
+  }
+
+  // The drainer: see the header.
+  void Drain(int nthreads) {
+    auto settled = [&] {
+      for (int t = 0; t < nthreads; t++) {
+        if (!o->done[t] && !o->threads[t].in_wait) return false;
+      }
+      return true;
+    };
+    while (!settled()) sim::Yield();
+    for (int i = 0; i < kDrainYields; i++) {
+      bool obligated = false;
+      for (int t = 0; t < nthreads; t++) {
+        const Waiting& w = o->threads[t];
+        if (!w.in_wait) continue;
+        const HostSlot& hs = o->slots[w.desc];
+        const bool past = hs.past_done[Mi(w.mode)] > w.past_base;
+        if (o->ready[Mi(w.mode)][w.pd].finished > w.obl_base || hs.unblock_done_inc == w.inc ||
+            past) {
+          obligated = true;
+          if (i == kDrainYields - 1) {
+            Fail("lost wakeup: thread " + std::to_string(t) + " is still inside wait d" +
+                 std::to_string(w.desc) + " " + ops::ModeName(w.mode) +
+                 " although " +
+                 (hs.unblock_done_inc == w.inc ? std::string("its incarnation was unblocked")
+                  : past ? std::string("a past deadline was set after its reset")
+                         : std::string("a ready finished after its reset")));
+          }
+        }
+      }
+      if (!obligated) break;
+      sim::Yield();
+    }
+    for (int d = 0; d < static_cast<int>(slots->size()); d++) {
+      if (!o->slots[d].closed) Unblock(d);
+    }
+  }
+};
+
+template <class V>
+void Body(const ops::Program& prog) {
+  using W = World<V>;
+  int ndesc = 1;
+  for (const auto& th : prog.threads) {
+    for (const Op& op : th) ndesc = std::max(ndesc, op.desc + 1);
+  }
+  const int nthreads = static_cast<int>(prog.threads.size());
+  auto* o = sim::Make<Oracle>();
+  o->slots.resize(ndesc);
+  o->threads.resize(nthreads);
+  o->done.assign(nthreads, false);
+  auto* world = sim::Make<W>();
+  world->o = o;
+  world->server = sim::Make<typename W::Server>(nullptr);
+  world->slots = sim::Make<std::vector<typename W::Slot>>(ndesc);
+  for (int d = 0; d < ndesc; d++) {
+    (*world->slots)[d].pd.store(world->server->Open(~uintptr_t{0}).first,
+                                std::memory_order_release);
+  }
+  std::vector<sim::JoinHandle> hs;
+  for (int t = 0; t < nthreads; t++) {
+    hs.push_back(sim::Spawn(
+        [world, o, &prog, t] {
+          for (const Op& op : prog.threads[t]) world->Exec(t, op);
+          o->done[t] = true;
+        },
+        "program"));
+  }
+  auto drainer = sim::Spawn([world, nthreads] { world->Drain(nthreads); }, "drainer");
+  for (auto& h : hs) h.Join();
+  drainer.Join();
+}
+
+}  // namespace
+
+std::string CheckProgram(const ops::Program& prog) {
+  if (prog.threads.empty()) return "the program has no thread";
+  if (static_cast<int>(prog.threads.size()) > kMaxProgramThreads) {
+    return "the simulator runs at most " + std::to_string(kMaxProgramThreads) +
+           " program threads, not " + std::to_string(prog.threads.size());
+  }
+  return "";
+}
+
+std::optional<sim::Finding> RunProgram(const ops::Program& prog, std::string_view variant,
+                                       const sim::RunConfig& cfg, sim::CheckStats* stats) {
+  std::optional<sim::Finding> f;
+  ForVariant(variant, [&](auto v) {
+    using V = typename decltype(v)::type;
+    f = sim::Check(cfg, [&prog] { Body<V>(prog); }, stats);
+  });
+  return f;
+}
+
+}  // namespace pollstorm::simrun
