@@ -14,3 +14,8 @@ elseif(POLLSTORM_SANITIZER STREQUAL "address")
 elseif(NOT POLLSTORM_SANITIZER STREQUAL "")
   message(FATAL_ERROR "POLLSTORM_SANITIZER must be empty, thread or address, not '${POLLSTORM_SANITIZER}'")
 endif()
+
+# Fuzz builds: coverage instrumentation everywhere, the engine only in fuzz/.
+if(POLLSTORM_FUZZ_ENGINE MATCHES "fuzzer")
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

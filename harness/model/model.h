@@ -62,6 +62,10 @@ class PollModel {
   int64_t now() const { return now_; }
   bool parked(int desc, int mode) const { return d_[desc].m[Mi(mode)].parked; }
   bool open(int desc) const { return d_[desc].open; }
+  // The mode's deadline has expired (and the descriptor is open, not closing).
+  bool expired(int desc, int mode) const {
+    return d_[desc].open && !d_[desc].closing && d_[desc].m[Mi(mode)].deadline < 0;
+  }
   int incarnation(int desc) const { return d_[desc].incarnation; }
   // One line per descriptor, for mismatch reports.
   std::string Describe() const;

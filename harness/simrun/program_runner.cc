@@ -15,6 +15,7 @@ namespace {
 using ops::Op;
 using ops::OpKind;
 constexpr uint32_t kClosingBit = 1u << 30;
+constexpr uint32_t kClosedBit = 1u << 29;  // with kClosingBit: pollClose claimed
 
 int Mi(int mode) { return mode == kModeRead ? 0 : 1; }
 
@@ -38,6 +39,8 @@ struct HostSlot {
   uint64_t unblock_done_inc = UINT64_MAX;
   uint64_t deadline_set_inc[2] = {UINT64_MAX, UINT64_MAX};
   uint64_t past_done[2] = {0, 0};  // past-deadline sets finished (any incarnation)
+  bool last_set_past[2] = {false, false};  // the latest set, if it overlapped none, was past
+  uint64_t sets_started[2] = {0, 0}, sets_finished[2] = {0, 0};  // tickets
 };
 struct Oracle {
   std::map<const void*, ReadyCount> ready[2];  // per descriptor object and mode
@@ -125,7 +128,10 @@ struct World {
       err = pd->Wait(op.mode);
       o->threads[t].in_wait = false;
     }
-    Check(t, op.desc, op.mode, err, pd, inc, r_base);
+    // A reset that returns ok needs no explanation; every other result does.
+    if (op.kind == OpKind::kWait || err != kPollNoError) {
+      Check(t, op.desc, op.mode, err, pd, inc, r_base);
+    }
     s.token[Mi(op.mode)].store(false, std::memory_order_release);
     Release(s);
   }
@@ -147,15 +153,20 @@ struct World {
   void Unblock(int d) {
     Slot& s = (*slots)[d];
     // acq_rel, as increfAndClose: later references fail; earlier ones are seen.
+    // Like increfAndClose, the unblocker also takes a reference, so pollClose
+    // (which needs no reference left) cannot run before pollUnblock is done.
     uint32_t r = s.refs.load(std::memory_order_relaxed);
     for (;;) {
       if (r & kClosingBit) return;
-      if (s.refs.compare_exchange_strong(r, r | kClosingBit, std::memory_order_acq_rel)) break;
+      if (s.refs.compare_exchange_strong(r, (r | kClosingBit) + 1, std::memory_order_acq_rel)) {
+        break;
+      }
     }
     HostSlot& hs = o->slots[d];
     hs.unblock_started_inc = hs.inc;
     s.pd.load(std::memory_order_relaxed)->Unblock();
     hs.unblock_done_inc = hs.inc;
+    Release(s);
   }
 
   void Exec(int t, const Op& op) {
@@ -178,14 +189,24 @@ struct World {
       }
       case OpKind::kDeadline:
         if (hs.closed || !Acquire(s)) break;
-        for (int m : {0, 1}) {
-          if ((m == 0 && op.mode == kModeWrite) || (m == 1 && op.mode == kModeRead)) continue;
-          if (op.arg != 0) hs.deadline_set_inc[m] = hs.inc;
-        }
-        s.pd.load(std::memory_order_relaxed)->SetDeadline(op.arg, op.mode);
-        for (int m : {0, 1}) {
-          if ((m == 0 && op.mode == kModeWrite) || (m == 1 && op.mode == kModeRead)) continue;
-          if (op.arg < 0) hs.past_done[m]++;
+        {
+          uint64_t ticket[2] = {0, 0};
+          for (int m : {0, 1}) {
+            if ((m == 0 && op.mode == kModeWrite) || (m == 1 && op.mode == kModeRead)) continue;
+            if (op.arg != 0) hs.deadline_set_inc[m] = hs.inc;
+            ticket[m] = hs.sets_started[m]++;
+          }
+          s.pd.load(std::memory_order_relaxed)->SetDeadline(op.arg, op.mode);
+          for (int m : {0, 1}) {
+            if ((m == 0 && op.mode == kModeWrite) || (m == 1 && op.mode == kModeRead)) continue;
+            // Sets that overlapped were applied in an order the host did not
+            // see: then no set is known to be the last, and none obliges.
+            const bool clean = hs.sets_finished[m] == ticket[m] &&
+                               hs.sets_started[m] == ticket[m] + 1;
+            if (op.arg < 0) hs.past_done[m]++;
+            hs.last_set_past[m] = clean && op.arg < 0;
+            hs.sets_finished[m]++;
+          }
         }
         Release(s);
         break;
@@ -196,7 +217,16 @@ struct World {
         // pollClose needs unblock first and no operation in flight (destroy
         // runs when fdMutex's count drops to zero): acquire pairs with the
         // references' release.
-        if (hs.closed || s.refs.load(std::memory_order_acquire) != kClosingBit) break;
+        // The claim is an RMW: a plain load could read the previous
+        // incarnation's closing bit (weak memory) and close an open one.
+        if (hs.closed) break;
+        {
+          uint32_t expect = kClosingBit;
+          if (!s.refs.compare_exchange_strong(expect, kClosingBit | kClosedBit,
+                                              std::memory_order_acq_rel)) {
+            break;
+          }
+        }
         server->Close(s.pd.load(std::memory_order_relaxed));
         hs.closed = true;
         break;
@@ -215,7 +245,9 @@ struct World {
     }
   }
 
-  // The drainer: see the header.
+  // The drainer: see the header. A waiter woken by its unblock may go on
+  // with more ops (even reopen and wait again), so it works in rounds until
+  // every program thread is done.
   void Drain(int nthreads) {
     auto settled = [&] {
       for (int t = 0; t < nthreads; t++) {
@@ -223,32 +255,48 @@ struct World {
       }
       return true;
     };
-    while (!settled()) sim::Yield();
+    auto all_done = [&] {
+      for (int t = 0; t < nthreads; t++) {
+        if (!o->done[t]) return false;
+      }
+      return true;
+    };
+    while (!all_done()) {
+      // Sleep, not Yield: a chooser that always picks the first runnable
+      // thread (fuzzer bytes run out) must still run the others.
+      while (!settled()) sim::Sleep(kDrainNapNs);
+      CheckObligations(nthreads);
+      for (int d = 0; d < static_cast<int>(slots->size()); d++) {
+        if (!o->slots[d].closed) Unblock(d);
+      }
+      sim::Sleep(kDrainNapNs);
+    }
+  }
+
+  void CheckObligations(int nthreads) {
     for (int i = 0; i < kDrainYields; i++) {
       bool obligated = false;
       for (int t = 0; t < nthreads; t++) {
         const Waiting& w = o->threads[t];
         if (!w.in_wait) continue;
         const HostSlot& hs = o->slots[w.desc];
-        const bool past = hs.past_done[Mi(w.mode)] > w.past_base;
+        // A later set may un-expire the deadline: the waiter then rightly
+        // parks again (pollWait's retry), so only a still-past one obliges.
+        const bool past = hs.past_done[Mi(w.mode)] > w.past_base && hs.last_set_past[Mi(w.mode)];
         if (o->ready[Mi(w.mode)][w.pd].finished > w.obl_base || hs.unblock_done_inc == w.inc ||
             past) {
           obligated = true;
           if (i == kDrainYields - 1) {
             Fail("lost wakeup: thread " + std::to_string(t) + " is still inside wait d" +
-                 std::to_string(w.desc) + " " + ops::ModeName(w.mode) +
-                 " although " +
+                 std::to_string(w.desc) + " " + ops::ModeName(w.mode) + " although " +
                  (hs.unblock_done_inc == w.inc ? std::string("its incarnation was unblocked")
                   : past ? std::string("a past deadline was set after its reset")
                          : std::string("a ready finished after its reset")));
           }
         }
       }
-      if (!obligated) break;
-      sim::Yield();
-    }
-    for (int d = 0; d < static_cast<int>(slots->size()); d++) {
-      if (!o->slots[d].closed) Unblock(d);
+      if (!obligated) return;
+      sim::Sleep(kDrainNapNs);
     }
   }
 };

@@ -6,6 +6,7 @@ std::optional<Schedule> BytesChooser::BeginExecution() {
   if (started_) return std::nullopt;
   started_ = true;
   pos_ = 0;
+  rr_ = 0;
   Schedule s;
   s.weak_memory = weak_;
   return s;
@@ -13,7 +14,11 @@ std::optional<Schedule> BytesChooser::BeginExecution() {
 
 std::optional<ThreadId> BytesChooser::PickThread(std::span<const ThreadId> runnable,
                                                  std::optional<ThreadId>, bool) {
-  return runnable[NextByte() % runnable.size()];
+  if (pos_ < data_.size()) return runnable[NextByte() % runnable.size()];
+  // The bytes are spent: round-robin, deterministic and fair, so no runnable
+  // thread is starved (a constant pick could starve a woken waiter forever
+  // and make correct code look like a lost wakeup).
+  return runnable[rr_++ % runnable.size()];
 }
 
 uint64_t BytesChooser::PickValue(uint64_t bound) {

@@ -32,6 +32,7 @@ class BytesChooser final : public Chooser {
 
   std::vector<uint8_t> data_;
   std::size_t pos_ = 0;
+  uint64_t rr_ = 0;  // round-robin thread picks once the bytes are spent
   bool weak_;
   bool started_ = false;
 };

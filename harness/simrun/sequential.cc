@@ -1,0 +1,219 @@
+#include "harness/simrun/sequential.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "harness/model/model.h"
+#include "harness/sim/sim_env.h"
+#include "harness/sim/thread.h"
+#include "polldesc/poll_server.h"
+#include "polldesc/variants.h"
+
+namespace pollstorm::simrun {
+namespace {
+
+using ops::Op;
+using ops::OpKind;
+
+// Waits the model says park each take a simulated thread (main and the timer
+// fiber take two of rt::kMaxThreads); later parking waits are skipped.
+constexpr int kMaxParkedWaiters = 5;
+
+struct Parked {
+  sim::JoinHandle h{0};
+  int* result = nullptr;  // host memory, set by the waiter when Wait returns
+};
+
+template <class V>
+void Body(const ops::Program& prog) {
+  using Server = PollServer<SimEnv, V>;
+  using PD = typename Server::PD;
+  int ndesc = 1;
+  std::vector<Op> all;
+  for (const auto& t : prog.threads) {
+    for (const Op& op : t) {
+      all.push_back(op);
+      ndesc = std::max(ndesc, op.desc + 1);
+    }
+  }
+  auto* server = sim::Make<Server>(nullptr);
+  auto* pds = sim::Make<std::vector<PD*>>(ndesc);
+  for (auto& pd : *pds) pd = server->Open(~uintptr_t{0}).first;
+  auto* model = sim::Make<model::PollModel>(ndesc, sim::Now());
+  auto* parked = sim::Make<std::map<std::pair<int, int>, Parked>>();
+  auto* msg = sim::Make<std::string>();
+  auto fail = [&](std::string m) {
+    *msg = m + "\n  model: " + model->Describe();
+    sim::Assert(false, msg->c_str());
+  };
+  auto expect = [&](const std::string& what, int got, int want) {
+    if (got != want) {
+      fail(what + ": port returned " + PollErrName(got) + ", model says " + PollErrName(want));
+    }
+  };
+  auto apply_wakes = [&](const model::Step& s, const std::string& after) {
+    for (const model::Wake& w : s.wakes) {
+      auto it = parked->find({w.desc, w.mode});
+      if (it == parked->end()) continue;
+      it->second.h.Join();  // a wake the port never delivers: deadlock
+      expect("wake of wait d" + std::to_string(w.desc) + " " + ops::ModeName(w.mode) + " after " +
+                 after,
+             *it->second.result, w.err);
+      parked->erase(it);
+    }
+  };
+  // Time moves on its own (a timer firing is a time event): bring the model
+  // to the simulator's clock and join what expired.
+  // An expiry the model applied may still be pending in the port (its timer
+  // callback has not run yet): wait for it to land, so the next op sees the
+  // same state in both. Bounded: a deadline that never fires is a finding.
+  auto sync = [&](const std::string& where) {
+    const int64_t now = sim::Now();
+    if (now > model->now()) {
+      Op adv;
+      adv.kind = OpKind::kAdvance;
+      adv.arg = now - model->now();
+      apply_wakes(model->Apply(adv), where + " (time passed)");
+    }
+    for (int d = 0; d < ndesc; d++) {
+      for (int mode : {kModeRead, kModeWrite}) {
+        for (int spins = 0; model->expired(d, mode); spins++) {
+          const auto snap = (*pds)[d]->DebugSnapshot();
+          if ((mode == kModeRead ? snap.rd : snap.wd) < 0) break;
+          if (spins == 100000) {
+            fail("the port never expired d" + std::to_string(d) + " " + ops::ModeName(mode) +
+                 " although its deadline passed (" + where + ")");
+          }
+          sim::Yield();
+        }
+      }
+    }
+  };
+  // A waiter that returned although the model has it parked is early or
+  // spurious, unless time passed meanwhile (the checks themselves are
+  // scheduling points): re-sync, then judge.
+  auto no_early_wakes = [&](const std::string& after) {
+    sync(after);
+    std::vector<std::pair<int, int>> woke;
+    for (auto& [key, p] : *parked) {
+      if (*p.result >= 0) woke.push_back(key);
+    }
+    if (woke.empty()) return;
+    sync(after);
+    for (const auto& key : woke) {
+      auto it = parked->find(key);
+      if (it == parked->end()) continue;  // the model woke it too: fine
+      fail("wait d" + std::to_string(key.first) + " " + ops::ModeName(key.second) +
+           " returned " + PollErrName(*it->second.result) + " after " + after +
+           ", but the model has it still parked");
+    }
+  };
+  int spawned = 0;
+  for (size_t i = 0; i < all.size(); i++) {
+    const Op& op = all[i];
+    const std::string where = "op " + std::to_string(i + 1) + " '" + ops::FormatOp(op) + "'";
+    sync(where);
+    if (op.kind == OpKind::kWait && spawned == kMaxParkedWaiters) {
+      model::PollModel peek = *model;
+      if (peek.Apply(op).blocks) continue;  // out of simulated threads: skip it
+    }
+    const model::Step s = model->Apply(op);
+    if (s.invalid) continue;
+    PD*& pd = (*pds)[op.desc];
+    switch (op.kind) {
+      case OpKind::kReset:
+        expect(where, pd->Reset(op.mode), *s.result);
+        break;
+      case OpKind::kWait:
+        if (s.blocks) {
+          spawned++;
+          int* result = sim::Make<int>(-1);
+          PD* p = pd;
+          const int mode = op.mode;
+          (*parked)[{op.desc, op.mode}] = {
+              sim::Spawn([p, mode, result] { *result = p->Wait(mode); }, "waiter"), result};
+          // The model has it parked now: let it get there (its G in the slot)
+          // before the next op, or report that it returned instead.
+          for (int spins = 0;; spins++) {
+            const auto snap = p->DebugSnapshot();
+            if ((mode == kModeRead ? snap.rg : snap.wg) > kPdWait) break;
+            if (*result >= 0) {
+              // Time may have passed meanwhile (a timer firing is a time
+              // event): if the model, brought to the clock, woke it with
+              // this result, all is well.
+              sync(where);
+              if (parked->count({op.desc, mode}) == 0) break;
+              fail(where + ": port returned " + PollErrName(*result) +
+                   ", the model says the wait parks");
+            }
+            if (spins == 100000) fail(where + ": the waiter never parked");
+            sim::Yield();
+          }
+        } else {
+          expect(where, pd->Wait(op.mode), *s.result);
+        }
+        break;
+      case OpKind::kReady:
+        server->Ready(pd, op.mode);
+        break;
+      case OpKind::kIo:
+        server->Ready(pd, kModeRead);
+        break;
+      case OpKind::kEventErr:
+        pd->SetEventErr(op.arg != 0);
+        break;
+      case OpKind::kDeadline:
+        pd->SetDeadline(op.arg, op.mode);
+        break;
+      case OpKind::kUnblock:
+        pd->Unblock();
+        break;
+      case OpKind::kClose:
+        server->Close(pd);
+        break;
+      case OpKind::kOpen:
+        pd = server->Open(~uintptr_t{0}).first;
+        break;
+      case OpKind::kAdvance:
+        sim::Sleep(op.arg);
+        break;
+    }
+    apply_wakes(s, where);
+    no_early_wakes(where);
+  }
+  // Drain: unblock every open descriptor; every parked waiter must leave with
+  // closing (or what the model says).
+  for (int d = 0; d < ndesc; d++) {
+    sync("the final unblock of d" + std::to_string(d));
+    Op ub;
+    ub.kind = OpKind::kUnblock;
+    ub.desc = static_cast<uint8_t>(d);
+    const model::Step s = model->Apply(ub);
+    if (s.invalid) continue;
+    (*pds)[d]->Unblock();
+    apply_wakes(s, "the final unblock of d" + std::to_string(d));
+  }
+  if (!parked->empty()) fail("a waiter the model says parked survived the final unblock");
+}
+
+}  // namespace
+
+std::optional<sim::Finding> RunSequential(const ops::Program& prog, std::string_view variant,
+                                          uint64_t seed) {
+  sim::RunConfig cfg;
+  cfg.seed = seed;
+  cfg.iterations = 1;
+  cfg.weak_memory = false;
+  cfg.label = std::string(variant);
+  std::optional<sim::Finding> f;
+  ForVariant(variant, [&](auto v) {
+    using V = typename decltype(v)::type;
+    f = sim::Check(cfg, [&prog] { Body<V>(prog); });
+  });
+  return f;
+}
+
+}  // namespace pollstorm::simrun
