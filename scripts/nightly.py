@@ -203,10 +203,23 @@ def step_storms(run):
 
 
 def step_fuzz(run):
-    script = os.path.join(ROOT, "fuzz", "build.sh")
-    if not os.path.exists(script):
-        return "skipped", "fuzz targets not built yet"
-    return "skipped", "fuzz campaign not wired yet"
+    """Both targets on the variant under test, resuming from and merging back
+    into build/fuzz-corpus/ (scripts/pollstorm fuzz)."""
+    per = max(int(run.left() * 0.2 / 2), 15)
+    variant = run.inject or "fixed"
+    r = sh(["scripts/pollstorm", "fuzz", "--time", str(per), "--variant", variant],
+           capture_output=True, text=True, timeout=per * 2 + 900)
+    stats = re.findall(r"(fuzz_\w+) stat::(\w+):\s+(\d+)", r.stdout + r.stderr)
+    run.s["fuzz"] = {"variant": variant, "seconds_per_target": per,
+                     "stats": {f"{t} {k}": int(v) for t, k, v in stats}}
+    for m in re.finditer(r"^(FINDING ([a-z-]+): [^\n]*)\n  reproducer \(([^)]*)\):\n((?:    .*\n)*)"
+                         r"  repro: ([^\n]*)", r.stdout, re.M):
+        run.add_finding({"kind": m.group(2), "message": m.group(1)[8:], "variant": variant,
+                         "signature": f"fuzz:{variant}:{m.group(1)[8:]}", "after_s": 0,
+                         "repro": m.group(5), "detail": m.group(4)}, "fuzz")
+    if r.returncode not in (0, 1):
+        return "failed", f"exit {r.returncode}: {r.stderr.strip()[-200:]}"
+    return "ok", f"{per}s per target on {variant}"
 
 
 def step_cross(run):
