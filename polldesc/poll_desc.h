@@ -308,8 +308,11 @@ class PollDesc {
     }
   }
   // A store to rg/wg (pollReset, pollOpen). LEGACY: plain. From SEED on:
-  // seq_cst, so the store takes part in the slot's single total order with the
-  // notifiers' RMWs (pattern A: a READY set after this store is never lost).
+  // seq_cst: NetpollUnblock's seq_cst load (SlotLoad) must not read a READY
+  // that this store already replaced. A release store is outside the total
+  // order S, and the notifier could then see its own stale READY, conclude
+  // "already ready", and drop the wake; the simulator shows exactly that
+  // lost wakeup (mutants/slotstore-release.patch, mutants/RESULTS.md).
   static void SlotStore(Slot& s, uintptr_t v) {
     if constexpr (V::kAtomicSlots) {
       s.store(v, std::memory_order_seq_cst);
