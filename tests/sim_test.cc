@@ -451,14 +451,18 @@ TEST(Choosers, PctFindsADepthTwoBugAndIsDeterministic) {
   EXPECT_EQ(s1.digest, s2.digest);
 }
 
-TEST(Choosers, BytesDriveTheScheduleAndZeroWhenExhausted) {
+TEST(Choosers, BytesDriveTheScheduleAndRoundRobinWhenExhausted) {
   RunConfig c;
   c.chooser = ChooserKind::kBytes;
   c.weak_memory = false;
   sim::CheckStats st;
-  // Empty input: every choice 0, one execution, no bug with this order.
-  EXPECT_FALSE(sim::Check(c, LostUpdate, &st));
+  // Empty input: values 0, threads round-robin (fair, so nothing starves);
+  // one execution, and the same one every time.
+  const auto first = sim::Check(c, LostUpdate, &st);
   EXPECT_EQ(st.executions, 1u);
+  const auto again = sim::Check(c, LostUpdate);
+  ASSERT_EQ(first.has_value(), again.has_value());
+  if (first) EXPECT_EQ(first->schedule_hex, again->schedule_hex);
   // Some byte string interleaves the two increments; search the small space.
   bool found = false;
   for (int a = 0; a < 4 && !found; a++) {
