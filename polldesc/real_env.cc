@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -56,6 +57,8 @@ struct ParkerLease {
 };
 
 std::atomic<FatalHook> g_fatal_hook{nullptr};
+
+constexpr int64_t kMaxTimerSleepNs = 1000000000;  // the timer thread re-checks at least every 1 s
 
 }  // namespace
 
@@ -197,7 +200,10 @@ void TimerService::Loop() {
     RealTimer* t = heap_.front();
     const int64_t now = RealEnv::Nanotime();
     if (t->when_ > now) {
-      cv_.wait_for(l, std::chrono::nanoseconds(t->when_ - now));
+      // Sleep at most kMaxTimerSleepNs at a time: a saturated deadline
+      // (INT64_MAX) would overflow steady_clock::now() + d inside wait_for,
+      // which then returns at once and spins holding mu_.
+      cv_.wait_for(l, std::chrono::nanoseconds(std::min(t->when_ - now, kMaxTimerSleepNs)));
       continue;
     }
     RemoveAt(0);

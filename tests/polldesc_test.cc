@@ -131,6 +131,14 @@ TYPED_TEST(PollDescTest, OverflowingDeadlineSaturates) {
   pd->SetDeadline(INT64_MAX, kModeRead);
   EXPECT_EQ(pd->DebugSnapshot().rd, INT64_MAX);
   EXPECT_TRUE(pd->DebugSnapshot().rt_armed);
+  // Regression: a timer at INT64_MAX once made the timer thread spin (the
+  // wait overflowed), starving Delete. The process must stay nearly idle.
+  timespec a, b;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+  const int64_t cpu_ns = (b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+  EXPECT_LT(cpu_ns, Ms(150)) << "the timer thread is busy while nothing is due";
   this->CloseMem(pd);
 }
 
