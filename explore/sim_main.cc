@@ -162,6 +162,7 @@ int Run(const Cli& c) {
   std::string text = ops::FormatProgram(p);
   std::printf("%s", text.c_str());
   std::printf("  repro: %s\n", Repro(c, c.file, *f).c_str());
+  std::fflush(stdout);
   return 1;
 }
 
@@ -215,6 +216,7 @@ int Minimize(const Cli& c) {
   std::printf("  minimised program (%zu ops), written to %s:\n%s", p.NumOps(), out.c_str(),
               text.c_str());
   std::printf("  repro: %s\n", Repro(c, out, *f).c_str());
+  std::fflush(stdout);
   return 1;
 }
 
