@@ -262,14 +262,15 @@ struct World {
       return true;
     };
     while (!all_done()) {
-      // Sleep, not Yield: a chooser that always picks the first runnable
-      // thread (fuzzer bytes run out) must still run the others.
-      while (!settled()) sim::Sleep(kDrainNapNs);
+      // Yield: PCT lowers a yielding thread's priority and the bytes chooser
+      // goes round-robin once its input is spent, so every chooser runs the
+      // others (a sleep-loop is a busy-wait PCT can starve them with).
+      while (!settled()) sim::Yield();
       CheckObligations(nthreads);
       for (int d = 0; d < static_cast<int>(slots->size()); d++) {
         if (!o->slots[d].closed) Unblock(d);
       }
-      sim::Sleep(kDrainNapNs);
+      sim::Yield();
     }
   }
 
@@ -296,7 +297,7 @@ struct World {
         }
       }
       if (!obligated) return;
-      sim::Sleep(kDrainNapNs);
+      sim::Yield();
     }
   }
 };

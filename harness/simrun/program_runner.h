@@ -43,11 +43,8 @@ namespace pollstorm::simrun {
 // Limits: the simulator runs at most rt::kMaxThreads threads (main, the timer
 // fiber and the drainer are three of them).
 inline constexpr int kMaxProgramThreads = 5;
-// Naps the drainer takes, waiting for obligated waiters to leave, and their
-// length in virtual time (it sleeps rather than yields so that a chooser that
-// always picks the first runnable thread still makes progress).
+// Scheduling points the drainer yields, waiting for obligated waiters to leave.
 inline constexpr int kDrainYields = 256;
-inline constexpr int64_t kDrainNapNs = 50000;
 
 // Validates what the simulator cannot run; returns an error message or "".
 std::string CheckProgram(const ops::Program& prog);
