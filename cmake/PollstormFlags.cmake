@@ -11,11 +11,29 @@ elseif(POLLSTORM_SANITIZER STREQUAL "address")
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
                       -fno-omit-frame-pointer -g)
   add_link_options(-fsanitize=address,undefined)
+elseif(POLLSTORM_SANITIZER STREQUAL "undefined")
+  add_compile_options(-fsanitize=undefined -fno-sanitize-recover=undefined -g)
+  add_link_options(-fsanitize=undefined)
 elseif(NOT POLLSTORM_SANITIZER STREQUAL "")
-  message(FATAL_ERROR "POLLSTORM_SANITIZER must be empty, thread or address, not '${POLLSTORM_SANITIZER}'")
+  message(FATAL_ERROR "POLLSTORM_SANITIZER must be empty, thread, address or undefined, not '${POLLSTORM_SANITIZER}'")
 endif()
 
 # Fuzz builds: coverage instrumentation everywhere, the engine only in fuzz/.
 if(POLLSTORM_FUZZ_ENGINE MATCHES "fuzzer")
-  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_compile_options(-fsanitize=fuzzer-no-link
+                      -fsanitize-coverage-ignorelist=${PROJECT_SOURCE_DIR}/fuzz/coverage_ignorelist.txt)
+  # Every other executable (tests, tools) is instrumented too and needs the
+  # coverage callbacks. A sanitizer runtime provides them; without one, link
+  # libFuzzer's no-main runtime (fuzz/CMakeLists.txt takes it off the
+  # fuzzers, which get the full engine).
+  if(POLLSTORM_SANITIZER STREQUAL "")
+    execute_process(
+      COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libclang_rt.fuzzer_no_main-${CMAKE_SYSTEM_PROCESSOR}.a
+      OUTPUT_VARIABLE POLLSTORM_FUZZ_NO_MAIN OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT EXISTS "${POLLSTORM_FUZZ_NO_MAIN}")
+      message(FATAL_ERROR "fuzz build without a sanitizer needs libclang_rt.fuzzer_no_main "
+                          "(clang's libFuzzer); ${CMAKE_CXX_COMPILER} does not have it")
+    endif()
+    link_libraries(${POLLSTORM_FUZZ_NO_MAIN})
+  endif()
 endif()

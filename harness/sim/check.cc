@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "harness/sim/choose/bytes.h"
 #include "harness/sim/choose/pct.h"
@@ -146,6 +147,8 @@ RunConfig RunConfig::WithEnv() const {
   EnvU64("POLLSTORM_SIM_ITERATIONS", &c.iterations);
   EnvBool("POLLSTORM_SIM_RACES", &c.races_are_findings);
   EnvBool("POLLSTORM_SIM_CHECK_DETERMINISM", &c.check_determinism);
+  EnvBool("POLLSTORM_SIM_DETECT_RACES", &c.detect_races);
+  EnvBool("POLLSTORM_SIM_LAZY_TIME", &c.lazy_time);
   EnvBool("POLLSTORM_SIM_TRACE", &c.trace);
   EnvString("POLLSTORM_SIM_REPLAY", &c.replay);
   EnvString("POLLSTORM_SIM_LABEL", &c.label);
@@ -225,6 +228,8 @@ std::optional<Finding> Check(const RunConfig& cfg_in, const std::function<void()
   ec.weak_memory = cfg.weak_memory;
   ec.max_steps = cfg.max_steps;
   ec.races_are_findings = cfg.races_are_findings;
+  ec.detect_races = cfg.detect_races;
+  ec.lazy_time = cfg.lazy_time;
   ec.trace = cfg.trace;
 
   std::unique_ptr<Chooser> chooser;
@@ -259,8 +264,25 @@ std::optional<Finding> Check(const RunConfig& cfg_in, const std::function<void()
     }
   }
 
-  auto ex = std::make_unique<rt::Execution>();
-  rt::StackPool stacks;
+  // The engine (its location tables and the fiber stacks) is kept per host
+  // thread and reused across Check calls: a fuzzer calls Check once per input,
+  // and a fresh Execution plus freshly faulted-in stacks cost more than the
+  // execution itself. A nested Check (a body that calls Check) gets its own.
+  struct Engine {
+    std::unique_ptr<rt::Execution> ex = std::make_unique<rt::Execution>();
+    rt::StackPool stacks;
+    bool busy = false;
+  };
+  static thread_local Engine cached;
+  std::optional<Engine> nested;
+  Engine& engine = cached.busy ? nested.emplace() : cached;
+  engine.busy = true;
+  struct Release {
+    Engine& e;
+    ~Release() { e.busy = false; }
+  } release{engine};
+  rt::Execution* ex = engine.ex.get();
+  rt::StackPool& stacks = engine.stacks;
   Schedule last;
   for (uint64_t i = 0; i < cfg.iterations; i++) {
     std::optional<Schedule> schedule = chooser->BeginExecution();

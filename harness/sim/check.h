@@ -61,6 +61,16 @@ struct RunConfig {
   // with, and clean executions with races pass. Turn it off to hunt what a
   // race leads to (a deadlock) rather than the race itself.
   bool races_are_findings = true;
+  // Run the race detector at all (POLLSTORM_SIM_DETECT_RACES). fuzz_ops turns
+  // it off: it judges results against the model under one coarse schedule,
+  // and leaves races to fuzz_sched, whose schedules vary.
+  bool detect_races = true;
+  // Lazy time (POLLSTORM_SIM_LAZY_TIME): the clock moves only when no thread
+  // can run, so an op never sees time pass in its middle. fuzz_ops turns it
+  // on (its model applies each op at one instant); everything else leaves it
+  // off, because "the deadline fires while the waiter is between CAS and
+  // park" is exactly what the scheduler must be free to choose.
+  bool lazy_time = false;
   // Replay every execution from its own schedule and report a
   // `nondeterminism` finding if anything differs (POLLSTORM_SIM_CHECK_DETERMINISM).
   // Doubles the cost.

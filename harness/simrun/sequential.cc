@@ -22,6 +22,26 @@ using ops::OpKind;
 // fiber take two of rt::kMaxThreads); later parking waits are skipped.
 constexpr int kMaxParkedWaiters = 5;
 
+// Where a check happens, formatted only when it fails (fuzz_ops runs tens of
+// thousands of programs a second; building these strings per op cost more
+// than the simulation).
+struct Where {
+  const Op* op = nullptr;  // the op being applied, or none: the final unblock
+  size_t index = 0;        // its 1-based position, or the descriptor unblocked
+  const char* suffix = "";
+
+  std::string Str() const {
+    std::string s = op != nullptr ? "op " + std::to_string(index) + " '" + ops::FormatOp(*op) + "'"
+                                  : "the final unblock of d" + std::to_string(index);
+    return s + suffix;
+  }
+  Where With(const char* sfx) const {
+    Where w = *this;
+    w.suffix = sfx;
+    return w;
+  }
+};
+
 struct Parked {
   sim::JoinHandle h{0};
   int* result = nullptr;  // host memory, set by the waiter when Wait returns
@@ -49,19 +69,25 @@ void Body(const ops::Program& prog) {
     *msg = m + "\n  model: " + model->Describe();
     sim::Assert(false, msg->c_str());
   };
-  auto expect = [&](const std::string& what, int got, int want) {
+  auto expect = [&](const Where& what, int got, int want) {
     if (got != want) {
-      fail(what + ": port returned " + PollErrName(got) + ", model says " + PollErrName(want));
+      fail(what.Str() + ": port returned " + PollErrName(got) + ", model says " +
+           PollErrName(want));
     }
   };
-  auto apply_wakes = [&](const model::Step& s, const std::string& after) {
+  auto expect_wake = [&](const model::Wake& w, const Where& after, int got) {
+    if (got != w.err) {
+      fail("wake of wait d" + std::to_string(w.desc) + " " + ops::ModeName(w.mode) + " after " +
+           after.Str() + ": port returned " + PollErrName(got) + ", model says " +
+           PollErrName(w.err));
+    }
+  };
+  auto apply_wakes = [&](const model::Step& s, const Where& after) {
     for (const model::Wake& w : s.wakes) {
       auto it = parked->find({w.desc, w.mode});
       if (it == parked->end()) continue;
       it->second.h.Join();  // a wake the port never delivers: deadlock
-      expect("wake of wait d" + std::to_string(w.desc) + " " + ops::ModeName(w.mode) + " after " +
-                 after,
-             *it->second.result, w.err);
+      expect_wake(w, after, *it->second.result);
       parked->erase(it);
     }
   };
@@ -70,13 +96,13 @@ void Body(const ops::Program& prog) {
   // An expiry the model applied may still be pending in the port (its timer
   // callback has not run yet): wait for it to land, so the next op sees the
   // same state in both. Bounded: a deadline that never fires is a finding.
-  auto sync = [&](const std::string& where) {
+  auto sync = [&](const Where& where) {
     const int64_t now = sim::Now();
     if (now > model->now()) {
       Op adv;
       adv.kind = OpKind::kAdvance;
       adv.arg = now - model->now();
-      apply_wakes(model->Apply(adv), where + " (time passed)");
+      apply_wakes(model->Apply(adv), where.With(" (time passed)"));
     }
     for (int d = 0; d < ndesc; d++) {
       for (int mode : {kModeRead, kModeWrite}) {
@@ -85,7 +111,7 @@ void Body(const ops::Program& prog) {
           if ((mode == kModeRead ? snap.rd : snap.wd) < 0) break;
           if (spins == 100000) {
             fail("the port never expired d" + std::to_string(d) + " " + ops::ModeName(mode) +
-                 " although its deadline passed (" + where + ")");
+                 " although its deadline passed (" + where.Str() + ")");
           }
           sim::Yield();
         }
@@ -95,7 +121,7 @@ void Body(const ops::Program& prog) {
   // A waiter that returned although the model has it parked is early or
   // spurious, unless time passed meanwhile (the checks themselves are
   // scheduling points): re-sync, then judge.
-  auto no_early_wakes = [&](const std::string& after) {
+  auto no_early_wakes = [&](const Where& after) {
     sync(after);
     std::vector<std::pair<int, int>> woke;
     for (auto& [key, p] : *parked) {
@@ -107,14 +133,14 @@ void Body(const ops::Program& prog) {
       auto it = parked->find(key);
       if (it == parked->end()) continue;  // the model woke it too: fine
       fail("wait d" + std::to_string(key.first) + " " + ops::ModeName(key.second) +
-           " returned " + PollErrName(*it->second.result) + " after " + after +
+           " returned " + PollErrName(*it->second.result) + " after " + after.Str() +
            ", but the model has it still parked");
     }
   };
   int spawned = 0;
   for (size_t i = 0; i < all.size(); i++) {
     const Op& op = all[i];
-    const std::string where = "op " + std::to_string(i + 1) + " '" + ops::FormatOp(op) + "'";
+    const Where where{&op, i + 1};
     sync(where);
     if (op.kind == OpKind::kWait && spawned == kMaxParkedWaiters) {
       model::PollModel peek = *model;
@@ -146,10 +172,10 @@ void Body(const ops::Program& prog) {
               // this result, all is well.
               sync(where);
               if (parked->count({op.desc, mode}) == 0) break;
-              fail(where + ": port returned " + PollErrName(*result) +
+              fail(where.Str() + ": port returned " + PollErrName(*result) +
                    ", the model says the wait parks");
             }
-            if (spins == 100000) fail(where + ": the waiter never parked");
+            if (spins == 100000) fail(where.Str() + ": the waiter never parked");
             sim::Yield();
           }
         } else {
@@ -187,14 +213,15 @@ void Body(const ops::Program& prog) {
   // Drain: unblock every open descriptor; every parked waiter must leave with
   // closing (or what the model says).
   for (int d = 0; d < ndesc; d++) {
-    sync("the final unblock of d" + std::to_string(d));
+    const Where where{nullptr, static_cast<size_t>(d)};
+    sync(where);
     Op ub;
     ub.kind = OpKind::kUnblock;
     ub.desc = static_cast<uint8_t>(d);
     const model::Step s = model->Apply(ub);
     if (s.invalid) continue;
     (*pds)[d]->Unblock();
-    apply_wakes(s, "the final unblock of d" + std::to_string(d));
+    apply_wakes(s, where);
   }
   if (!parked->empty()) fail("a waiter the model says parked survived the final unblock");
 }
@@ -207,6 +234,12 @@ std::optional<sim::Finding> RunSequential(const ops::Program& prog, std::string_
   cfg.seed = seed;
   cfg.iterations = 1;
   cfg.weak_memory = false;
+  // fuzz_ops judges results against the model under one coarse schedule;
+  // races are fuzz_sched's question, where the schedule varies.
+  cfg.detect_races = false;
+  // The model applies each op at one instant: time passes only in `advance`
+  // ops, or while every thread waits.
+  cfg.lazy_time = true;
   cfg.label = std::string(variant);
   std::optional<sim::Finding> f;
   ForVariant(variant, [&](auto v) {

@@ -68,7 +68,9 @@ std::optional<ThreadId> PctChooser::PickThread(std::span<const ThreadId> runnabl
       seen_[t] = true;
     }
   }
-  if (yielding && current.has_value()) priority_[*current] = --low_;
+  if (yielding && current.has_value() && *current < priority_.size()) {
+    priority_[*current] = --low_;  // the engine no longer offers it this step
+  }
   auto highest = [&] {
     ThreadId best = runnable[0];
     for (ThreadId t : runnable) {

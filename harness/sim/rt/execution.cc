@@ -227,8 +227,23 @@ void Execution::SchedulePoint(bool yielding) {
                    " scheduling points: a livelock candidate (or raise RunConfig::max_steps)");
     Abandon();
   }
-  CollectRunnable();
+  CollectRunnable(yielding);
   if (nrunnable_ <= 1) return;  // only the current thread can run
+  if (yielding) {
+    // A yield lets another thread run (sched_yield on a fair scheduler): the
+    // yielding thread is not offered. Without this, a chooser (fuzzer bytes
+    // above all) could pick a spin-waiting thread forever, and an obligation
+    // counted in its yields (the drainer's) would blame correct code for
+    // the scheduler's unfairness.
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < nrunnable_; i++) {
+      if (runnable_[i] != running_->id) runnable_[n++] = runnable_[i];
+    }
+    nrunnable_ = n;
+    const ThreadId next = Choose(/*current_runnable=*/true, yielding);
+    SwitchTo(next, false);
+    return;
+  }
   const ThreadId next = Choose(/*current_runnable=*/true, yielding);
   if (next != running_->id) SwitchTo(next, false);
 }
@@ -245,7 +260,7 @@ bool Execution::TimeEventEligible(int64_t when) const {
   return when <= now_ || when == min_future_;
 }
 
-void Execution::CollectRunnable() {
+void Execution::CollectRunnable(bool yielding) {
   bool user_live = false;
   min_future_ = INT64_MAX;
   for (uint32_t i = 0; i < nthreads_; i++) {
@@ -262,6 +277,19 @@ void Execution::CollectRunnable() {
   if (timers_live) {
     for (const TimerRec& r : timers_) {
       if (r.pending && r.when > now_) min_future_ = std::min(min_future_, r.when);
+    }
+  }
+  if (cfg_.lazy_time) {
+    // Lazy time: a future event is eligible only once no thread can run, so
+    // the clock stands still while any thread has work (overdue events still
+    // fire at any point: they do not move the clock).
+    // A yielding thread waits for others, so it does not hold the clock.
+    for (uint32_t i = 0; i < nthreads_; i++) {
+      if (yielding && threads_[i].get() == running_) continue;
+      if (threads_[i]->state == State::kRunnable) {
+        min_future_ = INT64_MAX;
+        break;
+      }
     }
   }
   nrunnable_ = 0;
@@ -514,6 +542,7 @@ void Execution::InsertAt(Location& l, uint32_t pos, const StoreRecord& s) {
 }
 
 void Execution::RaceCheck(Location& l, Thread& t, bool write, bool atomic, Site site) {
+  if (!cfg_.detect_races) return;
   RaceState& r = l.race;
   // Which earlier accesses conflict with this one (C++: two accesses, at
   // least one a write, at least one non-atomic).

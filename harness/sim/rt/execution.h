@@ -80,6 +80,8 @@ class Execution {
     bool weak_memory = false;
     uint64_t max_steps = kDefaultMaxSteps;
     bool races_are_findings = true;
+    bool detect_races = true;  // false: skip the race detector entirely
+    bool lazy_time = false;    // true: the clock moves only when no thread can run
     bool trace = false;  // keep the last kMaxTraceEvents operations in Outcome::trace
   };
   struct Outcome {
@@ -202,7 +204,7 @@ class Execution {
   // Scheduling.
   void SchedulePoint(bool yielding = false);
   void BlockAndSwitch(bool exiting = false);
-  void CollectRunnable();
+  void CollectRunnable(bool yielding = false);
   bool TimeEventEligible(int64_t when) const;
   ThreadId Choose(bool current_runnable, bool yielding);
   uint64_t PickValue(uint64_t bound);
