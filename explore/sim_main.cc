@@ -13,6 +13,7 @@
 
 #include "harness/ops/ops.h"
 #include "harness/simrun/program_runner.h"
+#include "harness/simrun/sequential.h"
 #include "polldesc/variants.h"
 
 namespace pollstorm {
@@ -33,6 +34,8 @@ may read older stores as the C++11 model allows (weak memory).
   --sc               sequential consistency (weak memory off)
   --replay HEX       replay one recorded schedule (the hex a finding prints)
   --no-races         do not stop at a data race: hunt what it leads to
+  --sequential       fuzz_ops's oracle instead: ops one at a time, compared with
+                     the model after each (one execution; replays a fuzz_ops crash)
                      (a lost wakeup, a deadlock); races are noted on it
   --trace            print the last operations with a finding
   --out PATH         minimize: write the minimised program here
@@ -48,6 +51,7 @@ Exit status: 0 clean, 1 finding, 2 bad usage or input, 3 internal error.
 
 struct Cli {
   std::string cmd, file, variant = "fixed", out;
+  bool sequential = false;
   sim::RunConfig cfg;
 };
 
@@ -97,6 +101,8 @@ Cli Parse(int argc, char** argv) {
       c.cfg.chooser = sim::ChooserKind::kReplay;
     } else if (a == "--no-races") {
       c.cfg.races_are_findings = false;
+    } else if (a == "--sequential") {
+      c.sequential = true;
     } else if (a == "--trace") {
       c.cfg.trace = true;
     } else if (a == "--out") {
@@ -147,6 +153,20 @@ std::string OneLine(std::string hex) {
 
 int Run(const Cli& c) {
   const ops::Program p = Load(c.file);
+  if (c.sequential) {
+    auto f = simrun::RunSequential(p, c.variant, c.cfg.seed);
+    if (!f) {
+      std::printf("clean: sequential run agrees with the model (variant %s)\n",
+                  c.variant.c_str());
+      return 0;
+    }
+    std::printf("%s  program (%zu ops):\n%s", f->ToString().c_str(), p.NumOps(),
+                ops::FormatProgram(p).c_str());
+    std::printf("  repro: scripts/pollstorm sim run %s --variant %s --sequential\n",
+                c.file.c_str(), c.variant.c_str());
+    std::fflush(stdout);
+    return 1;
+  }
   sim::CheckStats st;
   auto f = simrun::RunProgram(p, c.variant, c.cfg, &st);
   if (!f) {

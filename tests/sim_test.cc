@@ -483,6 +483,27 @@ TEST(Choosers, BytesDriveTheScheduleAndRoundRobinWhenExhausted) {
   EXPECT_TRUE(found);
 }
 
+TEST(Choosers, AYieldAlwaysLetsAnotherThreadRun) {
+  // Regression (fuzz_sched on fixed, 2026-11-25): input bytes that always
+  // pick the same runnable thread kept a spinning drainer running and starved
+  // the waiter it was waiting for, so correct code looked like a lost wakeup.
+  // A yield now never offers the yielding thread while another can run.
+  RunConfig c;
+  c.chooser = ChooserKind::kBytes;
+  c.weak_memory = false;
+  c.max_steps = 2000;
+  for (uint8_t b : {0, 1, 2, 255}) {
+    c.bytes.assign(4096, b);
+    const auto f = sim::Check(c, [] {
+      sim::Atomic<int> flag{0};
+      auto setter = sim::Spawn([&] { flag.store(1, std::memory_order_relaxed); });
+      while (flag.load(std::memory_order_relaxed) == 0) sim::Yield();
+      setter.Join();
+    });
+    EXPECT_FALSE(f) << "bytes all " << int{b} << ": " << Show(f);
+  }
+}
+
 // ===========================================================================
 // Virtual time and timers
 // ===========================================================================
@@ -499,6 +520,28 @@ TEST(Time, ClockMovesOnlyWhenATimeEventFires) {
     sim::Assert(sim::Now() == t0 + 1000, "the clock moved past the only event");
   });
   EXPECT_FALSE(f) << Show(f);
+}
+
+TEST(Time, LazyTimeHoldsTheClockWhileAnyThreadCanRun) {
+  // Regression (fuzz_ops on fixed, 2026-11-25): the sequential oracle applies
+  // each op at one instant; a timer firing in the middle of an op moved the
+  // port's `now` past the model's. With lazy_time the clock moves only when
+  // every thread waits; without it, the same program sees it move.
+  for (bool lazy : {true, false}) {
+    RunConfig c = Config(300, false);
+    c.lazy_time = lazy;
+    bool moved = false;
+    const auto f = sim::Check(c, [&] {
+      const int64_t t0 = sim::Now();
+      auto s = sim::Spawn([] { sim::Sleep(10); }, "sleeper");
+      for (int i = 0; i < 20; i++) sim::Yield();
+      moved |= sim::Now() != t0;  // host memory: an observation, not a check
+      s.Join();
+    });
+    EXPECT_FALSE(f) << Show(f);
+    EXPECT_EQ(moved, !lazy) << (lazy ? "lazy time let the clock move under a runnable thread"
+                                     : "eager time never moved the clock: the guard is vacuous");
+  }
 }
 
 template <class V>

@@ -227,7 +227,7 @@ void Execution::SchedulePoint(bool yielding) {
                    " scheduling points: a livelock candidate (or raise RunConfig::max_steps)");
     Abandon();
   }
-  CollectRunnable(yielding);
+  CollectRunnable();
   if (nrunnable_ <= 1) return;  // only the current thread can run
   if (yielding) {
     // A yield lets another thread run (sched_yield on a fair scheduler): the
@@ -260,7 +260,7 @@ bool Execution::TimeEventEligible(int64_t when) const {
   return when <= now_ || when == min_future_;
 }
 
-void Execution::CollectRunnable(bool yielding) {
+void Execution::CollectRunnable() {
   bool user_live = false;
   min_future_ = INT64_MAX;
   for (uint32_t i = 0; i < nthreads_; i++) {
@@ -283,9 +283,9 @@ void Execution::CollectRunnable(bool yielding) {
     // Lazy time: a future event is eligible only once no thread can run, so
     // the clock stands still while any thread has work (overdue events still
     // fire at any point: they do not move the clock).
-    // A yielding thread waits for others, so it does not hold the clock.
+    // A yielding thread still holds it: the sequential oracle yields inside
+    // an op (waiting for a waiter to park) and that op must stay one instant.
     for (uint32_t i = 0; i < nthreads_; i++) {
-      if (yielding && threads_[i].get() == running_) continue;
       if (threads_[i]->state == State::kRunnable) {
         min_future_ = INT64_MAX;
         break;

@@ -204,7 +204,7 @@ class Execution {
   // Scheduling.
   void SchedulePoint(bool yielding = false);
   void BlockAndSwitch(bool exiting = false);
-  void CollectRunnable(bool yielding = false);
+  void CollectRunnable();
   bool TimeEventEligible(int64_t when) const;
   ThreadId Choose(bool current_runnable, bool yielding);
   uint64_t PickValue(uint64_t bound);
