@@ -155,12 +155,14 @@ struct World {
     // acq_rel, as increfAndClose: later references fail; earlier ones are seen.
     // Like increfAndClose, the unblocker also takes a reference, so pollClose
     // (which needs no reference left) cannot run before pollUnblock is done.
-    uint32_t r = s.refs.load(std::memory_order_relaxed);
-    for (;;) {
+    // The current value comes from the CAS, never from a plain load: a load
+    // may read the previous incarnation's closing bit (weak memory, for as
+    // long as the chooser likes), and returning on it left the drainer
+    // spinning forever beside a parked waiter it never unblocked (fuzz_sched
+    // on fixed, 2026-11-25). A failed CAS reads the latest value.
+    uint32_t r = 0;
+    while (!s.refs.compare_exchange_strong(r, (r | kClosingBit) + 1, std::memory_order_acq_rel)) {
       if (r & kClosingBit) return;
-      if (s.refs.compare_exchange_strong(r, (r | kClosingBit) + 1, std::memory_order_acq_rel)) {
-        break;
-      }
     }
     HostSlot& hs = o->slots[d];
     hs.unblock_started_inc = hs.inc;
@@ -232,9 +234,15 @@ struct World {
         break;
       case OpKind::kOpen: {
         if (!hs.closed) break;
+        // Claim the slot before the first scheduling point (host memory: no
+        // other fiber runs in between). Claiming after server->Open let two
+        // threads both see it closed and open it twice, so a waiter on the
+        // first incarnation was stranded (fuzz_sched on fixed, 2026-11-25).
+        // Until refs is reset below, its closing|closed bits keep every
+        // other op off the slot.
+        hs.closed = false;
         PD* pd = server->Open(~uintptr_t{0}).first;
         hs.inc++;
-        hs.closed = false;
         s.pd.store(pd, std::memory_order_release);
         s.refs.store(0, std::memory_order_release);  // pairs with Acquire
         break;
@@ -261,17 +269,33 @@ struct World {
       }
       return true;
     };
-    while (!all_done()) {
-      // Yield: PCT lowers a yielding thread's priority and the bytes chooser
-      // goes round-robin once its input is spent, so every chooser runs the
-      // others (a sleep-loop is a busy-wait PCT can starve them with).
+    for (int round = 0; !all_done(); round++) {
+      // Yield: a yield always lets another runnable thread run (the engine
+      // does not offer the yielder), so the others make progress.
       while (!settled()) sim::Yield();
       CheckObligations(nthreads);
       for (int d = 0; d < static_cast<int>(slots->size()); d++) {
         if (!o->slots[d].closed) Unblock(d);
       }
+      if (round == kDrainYields) Fail("the drainer is stuck: " + DescribeWaiters(nthreads));
       sim::Yield();
     }
+  }
+
+  std::string DescribeWaiters(int nthreads) {
+    std::string out;
+    for (int t = 0; t < nthreads; t++) {
+      const Waiting& w = o->threads[t];
+      if (!w.in_wait) continue;
+      const HostSlot& hs = o->slots[w.desc];
+      out += "thread " + std::to_string(t) + " inside wait d" + std::to_string(w.desc) + " " +
+             ops::ModeName(w.mode) + " (incarnation " + std::to_string(w.inc) + ", slot at " +
+             std::to_string(hs.inc) + (hs.closed ? ", closed" : "") + ", unblocked inc " +
+             (hs.unblock_done_inc == UINT64_MAX ? std::string("none")
+                                                : std::to_string(hs.unblock_done_inc)) +
+             "); ";
+    }
+    return out;
   }
 
   void CheckObligations(int nthreads) {
