@@ -161,6 +161,46 @@ def bench_section(s, run_dir):
     return "\n".join(out)
 
 
+def mutation_section(s):
+    m = s.get("mutation")
+    if not m or not m.get("mutants"):
+        return generic_section("Mutation self-test", m)
+    modes = m.get("modes", [])
+    score = m.get("score")
+    out = ["<h2>Mutation self-test</h2>",
+           f"<p>score {m.get('killed')}/{m.get('considered')} killed"
+           + (f" ({100 * score:.0f}%)" if score is not None else "")
+           + f"; per-mode budget {esc(m.get('budget_s', '?'))} s; "
+           f"{esc(m.get('note', ''))}</p>",
+           "<table><tr><th>mutant</th>" + "".join(f"<th>{esc(x)}</th>" for x in modes)
+           + "<th>what it plants</th></tr>"]
+    for name, r in m["mutants"].items():
+        cells = []
+        for x in modes:
+            c = r["modes"].get(x, {})
+            res = c.get("result", "")
+            cls = {"killed": "good", "survived": "bad"}.get(res, "dim")
+            label = f"K {c.get('seconds', 0):.1f}s" if res == "killed" else res
+            cells.append(f'<td class="{cls}" title="{esc(c.get("how", ""))}">{esc(label)}</td>')
+        eq = " (argued equivalent)" if r.get("equivalent") else ""
+        out.append(f"<tr><td>{esc(name)}</td>{''.join(cells)}"
+                   f"<td>{esc(r.get('description', ''))}{esc(eq)}</td></tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def coverage_section(s):
+    c = s.get("coverage")
+    if not c:
+        return ""
+    out = ["<h2>Coverage of polldesc/ by the fuzz corpus</h2>",
+           f"<p>lines {c.get('lines_pct', 0):.1f}% ({c.get('lines_covered')}/{c.get('lines')}), "
+           f"branches {c.get('branches_pct', 0):.1f}% ({c.get('branches_covered')}/"
+           f"{c.get('branches')}), functions {c.get('functions_pct', 0):.1f}%. "
+           f'<a href="{esc(c.get("html", ""))}">source view (llvm-cov)</a></p>']
+    return "\n".join(out)
+
+
 def generic_section(title, obj):
     if not obj:
         return ""
@@ -204,7 +244,8 @@ def render(run_dir):
     parts.append(generic_section("Litmus canary", s.get("canary")))
     parts.append(generic_section("Simulator", s.get("sim")))
     parts.append(generic_section("Fuzzing", s.get("fuzz")))
-    parts.append(generic_section("Mutation self-test", s.get("mutation")))
+    parts.append(coverage_section(s))
+    parts.append(mutation_section(s))
     parts.append("</body></html>")
     tmp = os.path.join(run_dir, "index.html.tmp")
     with open(tmp, "w") as f:

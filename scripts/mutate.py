@@ -13,8 +13,12 @@ evidence) or survived. Modes whose tools are not built here are "n/a".
 Modes:
   unit        GoogleTest suites on real threads (dev preset), variant fixed
   tsan-storm  TSan storms (tsan preset): profiles mixed, deadline, reuse
-  sim         the simulator under weak memory: corpus/sim programs (the
-              historical race shapes) on fixed, then its fixed scenario tests
+  sim         the simulator under weak memory, random chooser: corpus/sim
+              programs (the historical race shapes) on fixed, then its fixed
+              scenario tests
+  sim-pct     the same programs under the PCT chooser (depth 3) only
+  fuzz_ops    libFuzzer's fuzz_ops on fixed from the seeds (fuzz preset)
+  fuzz_sched  libFuzzer's fuzz_sched on fixed from the seeds (fuzz preset)
   aarch64     the cross suite through QEMU, when the cross presets exist
 
 mutants/equivalent.txt lists the mutants argued equivalent (name: argument);
@@ -32,7 +36,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODES = ["unit", "tsan-storm", "sim", "aarch64"]
+MODES = ["unit", "tsan-storm", "sim", "sim-pct", "fuzz_ops", "fuzz_sched", "aarch64"]
 SMOKE = ["precedence-swapped", "zero-is-expired"]
 
 
@@ -181,15 +185,9 @@ def mode_tsan_storm(scratch, budget):
     return {"result": "survived", "how": "no finding in mixed, deadline, reuse", "seconds": spent}
 
 
-def mode_sim(scratch, budget):
-    """The simulator under weak memory: the op-language programs of
-    corpus/sim (the historical race shapes) on `fixed`, then the simulator's
-    own `fixed` scenario tests."""
-    if not os.path.exists(os.path.join(scratch.src, "explore", "sim_main.cc")):
-        return {"result": "n/a", "how": "simulator not in this tree", "seconds": 0}
-    ok, log, bdir = scratch.build("dev", ["pollstorm-sim", "sim_test"])
-    if not ok:
-        return {"result": "killed", "how": "does not compile", "seconds": 0}
+def sim_programs(scratch, bdir, budget, chooser):
+    """corpus/sim programs (the historical race shapes) on `fixed` in the
+    simulator under weak memory with the given chooser: (result or None, spent)."""
     spent = 0.0
     progs = sorted(f for f in os.listdir(os.path.join(scratch.src, "corpus", "sim"))
                    if f.endswith(".txt"))
@@ -197,16 +195,34 @@ def mode_sim(scratch, budget):
         rc, out, secs, timed_out = run_timed(
             [os.path.join(bdir, "explore", "pollstorm-sim"), "run",
              os.path.join(scratch.src, "corpus", "sim", prog), "--variant", "fixed",
-             "--iterations", "20000", "--no-races"], max(budget - spent, 5))
+             "--iterations", "20000", "--no-races", "--chooser", chooser],
+            max(budget / len(progs), 5))
         spent += secs
         if timed_out:
-            return {"result": "killed", "how": f"simulator hung on {prog}", "seconds": spent}
+            # The simulator bounds every execution itself (a livelock is a
+            # step-bound finding), so running out of time here is the budget
+            # spent, not a kill.
+            continue
         if rc == 1:
             m = re.search(r"FINDING ([^\n]{0,100})", out)
             return {"result": "killed", "how": f"{prog}: {m.group(1) if m else 'finding'}",
-                    "seconds": spent}
+                    "seconds": spent}, spent
         if rc != 0:
-            return {"result": "killed", "how": f"pollstorm-sim exit {rc} on {prog}", "seconds": spent}
+            return {"result": "killed", "how": f"pollstorm-sim exit {rc} on {prog}", "seconds": spent}, spent
+    return None, spent
+
+
+def mode_sim(scratch, budget):
+    """The simulator under weak memory, random chooser: corpus/sim programs on
+    `fixed`, then the simulator's own `fixed` scenario tests."""
+    if not os.path.exists(os.path.join(scratch.src, "explore", "sim_main.cc")):
+        return {"result": "n/a", "how": "simulator not in this tree", "seconds": 0}
+    ok, log, bdir = scratch.build("dev", ["pollstorm-sim", "sim_test"])
+    if not ok:
+        return {"result": "killed", "how": "does not compile", "seconds": 0}
+    res, spent = sim_programs(scratch, bdir, budget / 2, "random")
+    if res is not None:
+        return res
     rc, out, secs, timed_out = run_timed([os.path.join(bdir, "harness", "sim", "sim_test"),
                                           "--gtest_filter=*Fixed*:*fixed*", "--gtest_fail_fast"],
                                          max(budget - spent, 5))
@@ -218,6 +234,42 @@ def mode_sim(scratch, budget):
         return {"result": "killed", "how": "failed: " + ", ".join(sorted(set(failed))[:3]),
                 "seconds": spent}
     return {"result": "survived", "how": "corpus/sim programs and sim tests clean", "seconds": spent}
+
+
+def mode_sim_pct(scratch, budget):
+    """The simulator under weak memory, PCT chooser (depth 3) only."""
+    if not os.path.exists(os.path.join(scratch.src, "explore", "sim_main.cc")):
+        return {"result": "n/a", "how": "simulator not in this tree", "seconds": 0}
+    ok, log, bdir = scratch.build("dev", ["pollstorm-sim"])
+    if not ok:
+        return {"result": "killed", "how": "does not compile", "seconds": 0}
+    res, spent = sim_programs(scratch, bdir, budget, "pct")
+    if res is not None:
+        return res
+    return {"result": "survived", "how": "corpus/sim programs clean under PCT", "seconds": spent}
+
+
+def mode_fuzz(scratch, budget, target):
+    """libFuzzer on `fixed` from the seed corpus (fuzz preset), for the budget."""
+    if not os.path.exists(os.path.join(scratch.src, "fuzz", f"{target}_fuzzer.cc")):
+        return {"result": "n/a", "how": "fuzz target not in this tree", "seconds": 0}
+    ok, log, bdir = scratch.build("fuzz", [f"{target}_fuzzer", f"{target}_seeds"])
+    if not ok:
+        return {"result": "n/a", "how": "fuzz build failed: " + log[-120:], "seconds": 0}
+    corpus = os.path.join(scratch.work, f"corpus-{target}")
+    shutil.rmtree(corpus, ignore_errors=True)
+    os.makedirs(corpus)
+    rc, out, secs, timed_out = run_timed(
+        [os.path.join(bdir, "fuzz", f"{target}_fuzzer"), f"-max_total_time={int(budget)}",
+         "-seed=1", f"-artifact_prefix={scratch.work}/", corpus,
+         os.path.join(bdir, "fuzz", "seeds", target)],
+        budget + 60, env=dict(os.environ, POLLSTORM_FUZZ_VARIANT="fixed"))
+    if timed_out:
+        return {"result": "killed", "how": "the fuzzer hung past its budget", "seconds": secs}
+    if rc != 0:
+        m = re.search(r"FINDING ([^\n]{0,100})", out)
+        return {"result": "killed", "how": m.group(1) if m else f"exit {rc}", "seconds": secs}
+    return {"result": "survived", "how": f"{target}: no crash in {int(budget)} s", "seconds": secs}
 
 
 def mode_aarch64(scratch, budget):
@@ -235,6 +287,9 @@ def mode_aarch64(scratch, budget):
 
 
 RUNNERS = {"unit": mode_unit, "tsan-storm": mode_tsan_storm, "sim": mode_sim,
+           "sim-pct": mode_sim_pct,
+           "fuzz_ops": lambda sc, b: mode_fuzz(sc, b, "fuzz_ops"),
+           "fuzz_sched": lambda sc, b: mode_fuzz(sc, b, "fuzz_sched"),
            "aarch64": mode_aarch64}
 
 

@@ -5,7 +5,9 @@
 
 Steps, in order, sharing the time budget: build (tsan, release), storms (TSan
 storms on every variant: time to detect for legacy and seed, the budget's share
-on every profile for the variant under test), fuzz, cross, bench, mutation.
+on every profile for the variant under test), fuzz, coverage (llvm-cov of
+polldesc/ by the corpus), cross, bench, mutation (a rotating handful of
+mutants on a short night, all of them on a long one).
 A step whose tools are not built or installed yet is recorded as "skipped"
 with the reason. Each run writes reports/runs/<UTC>/ (summary.json,
 index.html, findings.jsonl) and points reports/runs/latest at it before the
@@ -31,7 +33,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ["legacy", "seed", "fixed"]
 PROFILES = ["mixed", "ready", "deadline", "reuse", "io"]
-STEPS = ["build", "storms", "fuzz", "cross", "bench", "mutation"]
+STEPS = ["build", "storms", "fuzz", "coverage", "cross", "bench", "mutation"]
 HISTORICAL = {"legacy", "seed"}
 
 
@@ -257,11 +259,70 @@ def step_bench(run):
     return "ok", f"{len(rows)} benchmarks"
 
 
+def step_coverage(run):
+    """llvm-cov source coverage of polldesc/ by the fuzz corpus (seeds plus
+    build/fuzz-corpus/, which the fuzz step just merged into)."""
+    out = os.path.join(run.dir, "coverage")
+    r = sh(["scripts/pollstorm", "coverage", "--out", out], capture_output=True, text=True,
+           timeout=1800)
+    if r.returncode != 0:
+        return "failed", f"exit {r.returncode}: {(r.stderr or r.stdout).strip()[-200:]}"
+    with open(os.path.join(out, "summary.json")) as f:
+        t = json.load(f)["data"][0]["totals"]
+    run.s["coverage"] = {
+        "html": "coverage/html/index.html",
+        "lines": t["lines"]["count"], "lines_covered": t["lines"]["covered"],
+        "lines_pct": t["lines"]["percent"],
+        "branches": t["branches"]["count"], "branches_covered": t["branches"]["covered"],
+        "branches_pct": t["branches"]["percent"], "functions_pct": t["functions"]["percent"]}
+    c = run.s["coverage"]
+    return "ok", f"polldesc/: lines {c['lines_pct']:.1f}%, branches {c['branches_pct']:.1f}%"
+
+
 def step_mutation(run):
-    if not os.path.isdir(os.path.join(ROOT, "mutants")) or not any(
-            n.endswith(".patch") for n in os.listdir(os.path.join(ROOT, "mutants"))):
-        return "skipped", "no mutants yet"
-    return "skipped", "mutation self-test not wired yet"
+    """The mutation self-test (scripts/mutate.py). A short night takes a
+    rotating handful of mutants through the fast modes (unit, sim, sim-pct: one
+    dev build); a long one (over 2 h left) takes every mutant through every
+    mode. The kill matrix goes into the report."""
+    names = sorted(n[:-6] for n in os.listdir(os.path.join(ROOT, "mutants"))
+                   if n.endswith(".patch"))
+    if not names:
+        return "skipped", "no mutants"
+    left = run.left()
+    if left > 2 * 3600:
+        pick, modes = names, ["unit", "tsan-storm", "sim", "sim-pct", "fuzz_ops", "fuzz_sched",
+                              "aarch64"]
+    else:
+        k = 3
+        start = (datetime.date.today().toordinal() * k) % len(names)
+        pick = [names[(start + i) % len(names)] for i in range(k)]
+        modes = ["unit", "sim", "sim-pct"]
+    budget = max(min(left * 0.8 / (len(pick) * len(modes)) - 10, 300), 10)
+    path = os.path.join(run.dir, "mutation.json")
+    r = sh(["/usr/bin/python3", "scripts/mutate.py", "--mutants", ",".join(pick), "--modes",
+            ",".join(modes), "--budget", f"{budget:.0f}", "--json", path],
+           capture_output=True, text=True)
+    try:
+        with open(path) as f:
+            m = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return "failed", f"mutate.py exit {r.returncode}: {r.stderr.strip()[-200:]}"
+    m["budget_s"] = round(budget)
+    m["note"] = ("every mutant, every mode" if len(pick) == len(names)
+                 else f"tonight's rotation: {len(pick)} of {len(names)} mutants")
+    run.s["mutation"] = m
+    survivors = [n for n, x in m["mutants"].items()
+                 if not x.get("equivalent") and
+                 not any(c["result"] == "killed" for c in x["modes"].values())]
+    for n in survivors:
+        run.add_finding({"kind": "mutant-survived", "variant": "fixed", "after_s": 0,
+                         "message": f"mutant {n} survived every mode: a gap in the harness",
+                         "signature": f"mutation:survived:{n}",
+                         "repro": f"scripts/pollstorm mutate --mutants {n} --modes all"},
+                        "mutation")
+    if r.returncode not in (0, 1):
+        return "failed", f"mutate.py exit {r.returncode}"
+    return "ok", f"{m['killed']}/{m['considered']} killed ({', '.join(pick) if len(pick) < 6 else 'all'})"
 
 
 def main(argv):
@@ -291,7 +352,8 @@ def main(argv):
     run = Run(budget, inject, skip)
     run.log(f"nightly: report in {run.dir} (reports/runs/latest)")
     for name, fn in (("build", step_build), ("storms", step_storms), ("fuzz", step_fuzz),
-                     ("cross", step_cross), ("bench", step_bench), ("mutation", step_mutation)):
+                     ("coverage", step_coverage), ("cross", step_cross), ("bench", step_bench),
+                     ("mutation", step_mutation)):
         run.step(name, lambda fn=fn: fn(run))
     run.s["complete"] = True
     run.save()
