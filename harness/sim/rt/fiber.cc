@@ -84,8 +84,54 @@ void StackPool::Put(Stack s) {
   free_.push_back(s);
 }
 
+#if defined(POLLSTORM_SIM_TSAN)
+namespace {
+// Why a TSan context is reused across runs instead of created per run
+// (measured on aarch64-tsan under QEMU 7.2, where sim.unit and sim.litmus died):
+// __tsan_create_fiber maps 512 KiB for the context's shadow call stack
+// (64 Ki entries, compiler-rt 14's kShadowStackSize) and __tsan_destroy_fiber
+// unmaps it. A native kernel reuses the freed range; QEMU user mode (no -R,
+// which TSan cannot run with) never does: its guest mmap only moves up. The
+// aarch64 TSan runtime sees the guest stack at 0x55xxxxxxxx, picks its 39-bit
+// layout, and accepts mappings in [0x5500000000, 0x5600000000) only. A context
+// per simulated thread per execution used that 4 GiB up after ~8000 threads:
+// the next mapping (a fiber stack, or one of TSan's own) landed at
+// 0x7fff........, outside the layout ("mmap at bad address", or a SEGV in
+// MetaMap::AllocBlock). Heap-allocated stacks would not have helped: TSan
+// serves a 516 KiB malloc with its own mmap, 520 KiB of address space each
+// (measured); the stacks are pooled already.
+//
+// Reuse has one cost: a fiber that is abandoned (or exits, or idles as the
+// timer fiber) never returns from its frames, so their function entries stay
+// on the context's shadow call stack. Each run leaves at most one entry per
+// frame between the stack's top and the sp of its last switch away, and
+// frames that call anything are >= 16 bytes apart (AAPCS64 and the x86-64
+// SysV ABI keep sp 16-byte aligned at calls). A context is reused only while
+// the entries left so far plus the most one more run on a whole stack could
+// leave fit: it can never overflow, whatever the depth.
+constexpr std::size_t kTsanShadowStackEntries = 64 * 1024;
+constexpr std::size_t kMinFrameBytes = 16;
+// +4: the frame holding the recorded sp, the entry frame just under the
+// stack's top (fcontext's own data sits there), and slack.
+std::size_t MaxEntries(std::size_t stack_bytes) {
+  return stack_bytes / kMinFrameBytes + 4;
+}
+}  // namespace
+#endif
+
 Fiber::~Fiber() {
   Release();
+  DestroyTsanFiber();
+}
+
+void Fiber::DestroyTsanFiber() {
+#if defined(POLLSTORM_SIM_TSAN)
+  if (owns_tsan_fiber_ && tsan_fiber_ != nullptr) __tsan_destroy_fiber(tsan_fiber_);
+#endif
+  tsan_fiber_ = nullptr;
+  owns_tsan_fiber_ = false;
+  tsan_last_sp_ = nullptr;
+  tsan_stale_entries_ = 0;
 }
 
 void Fiber::InitHost() {
@@ -105,19 +151,34 @@ void Fiber::Prepare(StackPool::Stack stack, Entry entry, void* arg) {
   // fcontext stacks grow down from the top address.
   ctx_ = bcd::make_fcontext(stack.base + stack.size, stack.size, &Fiber::Trampoline);
 #if defined(POLLSTORM_SIM_TSAN)
-  // A fresh TSan context per run: an abandoned fiber leaves function entries
-  // on its shadow call stack that would pile up if the context were reused.
-  tsan_fiber_ = __tsan_create_fiber(0);
-  owns_tsan_fiber_ = true;
+  // The previous run's TSan context is reused while its shadow call stack
+  // has room for one more run on this stack, else replaced by a fresh one
+  // (why, and why this bound is safe: the comment above ~Fiber).
+  if (!owns_tsan_fiber_ || tsan_fiber_ == nullptr ||
+      tsan_stale_entries_ + MaxEntries(stack.size) > kTsanShadowStackEntries) {
+    DestroyTsanFiber();
+    tsan_fiber_ = __tsan_create_fiber(0);
+    owns_tsan_fiber_ = true;
+  }
+  tsan_last_sp_ = nullptr;
 #endif
 }
 
 void Fiber::Release() {
 #if defined(POLLSTORM_SIM_TSAN)
-  if (owns_tsan_fiber_ && tsan_fiber_ != nullptr) __tsan_destroy_fiber(tsan_fiber_);
+  // Account for the entries this run left on the context's shadow call stack:
+  // at most one per 16 bytes between the stack's top and its last switch
+  // away (none if it never ran). An sp outside the stack cannot happen; if it
+  // did, count the whole stack.
+  if (owns_tsan_fiber_ && tsan_last_sp_ != nullptr) {
+    const char* top = static_cast<const char*>(stack_bottom_) + stack_size_;
+    const char* sp = static_cast<const char*>(tsan_last_sp_);
+    const bool inside = sp >= static_cast<const char*>(stack_bottom_) && sp <= top;
+    tsan_stale_entries_ += inside ? MaxEntries(static_cast<std::size_t>(top - sp))
+                                  : MaxEntries(stack_size_);
+  }
+  tsan_last_sp_ = nullptr;
 #endif
-  tsan_fiber_ = nullptr;
-  owns_tsan_fiber_ = false;
 }
 
 void Fiber::Switch(Fiber* from, Fiber* to, bool from_exits) {
@@ -129,6 +190,9 @@ void Fiber::Switch(Fiber* from, Fiber* to, bool from_exits) {
   (void)from_exits;
 #endif
 #if defined(POLLSTORM_SIM_TSAN)
+  // Where `from` leaves its stack: bounds what its frames left on its TSan
+  // shadow call stack if it is never resumed (see Release).
+  from->tsan_last_sp_ = &rec;
   // flags 0: TSan treats the switch as synchronisation. The simulated threads
   // really do run one at a time, so nothing they do races at the host level.
   __tsan_switch_to_fiber(to->tsan_fiber_, 0);

@@ -57,8 +57,10 @@ class Fiber {
   // entry(arg) on `stack`. entry must never return: it ends by switching away
   // with `from_exits` set.
   void Prepare(StackPool::Stack stack, Entry entry, void* arg);
-  // Fiber::Release(): drop the sanitizer state of a fiber that is not
-  // running (finished or abandoned). Must not be called on the running fiber.
+  // Fiber::Release(): end a run of a fiber that is not running (finished or
+  // abandoned). Must not be called on the running fiber. Under TSan the
+  // fiber's TSan context is kept for the next Prepare() while its shadow call
+  // stack has room (see fiber.cc); ~Fiber destroys it.
   void Release();
 
   // Fiber::Switch(from, to, from_exits): suspend the running context into
@@ -73,6 +75,7 @@ class Fiber {
   };
   static void Trampoline(boost::context::detail::transfer_t t);
   void AfterResume(boost::context::detail::transfer_t t);
+  void DestroyTsanFiber();
 
   boost::context::detail::fcontext_t ctx_ = nullptr;
   Entry entry_ = nullptr;
@@ -82,9 +85,14 @@ class Fiber {
   void* asan_fake_stack_ = nullptr;
   const void* stack_bottom_ = nullptr;
   std::size_t stack_size_ = 0;
-  // TSan: this fiber's context; owned (created/destroyed) unless host.
+  // TSan: this fiber's context; owned (created/destroyed) unless host. It is
+  // reused across runs (fiber.cc says why), so it also records the stack
+  // pointer of its last switch away and an upper bound on the shadow call
+  // stack entries that earlier runs left behind on it.
   void* tsan_fiber_ = nullptr;
   bool owns_tsan_fiber_ = false;
+  const void* tsan_last_sp_ = nullptr;
+  std::size_t tsan_stale_entries_ = 0;
 };
 
 }  // namespace pollstorm::sim::rt

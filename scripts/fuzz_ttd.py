@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""fuzz_ttd.py: time and executions to the first finding of fuzz_sched on a
+historical variant, from an empty corpus, over several seeds (the figures of
+the fuzzing section of the README).
+
+  fuzz_ttd.py [--variant legacy|seed] [--runs N] [--max-time S]
+
+Uses build/fuzz (scripts/pollstorm build fuzz) and build/dev's pollstorm-sim
+to minimise each reproducer. Prints one line per run and the medians.
+Exit: 0 every run found something, 1 a run found nothing, 2 usage.
+"""
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main(argv):
+    variant, runs, max_time = "legacy", 5, 300
+    i = 1
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            print(__doc__)
+            return 0
+        if i + 1 >= len(argv):
+            print(f"fuzz_ttd: {a} needs a value", file=sys.stderr)
+            return 2
+        v = argv[i + 1]
+        if a == "--variant" and v in ("legacy", "seed", "fixed"):
+            variant = v
+        elif a == "--runs" and v.isdigit() and int(v) > 0:
+            runs = int(v)
+        elif a == "--max-time" and v.isdigit() and int(v) > 0:
+            max_time = int(v)
+        else:
+            print(f"fuzz_ttd: bad option '{a} {v}'", file=sys.stderr)
+            return 2
+        i += 2
+    fuzzer = os.path.join(ROOT, "build", "fuzz", "fuzz", "fuzz_sched_fuzzer")
+    ops = os.path.join(ROOT, "build", "fuzz", "explore", "pollstorm-ops")
+    sim = os.path.join(ROOT, "build", "dev", "explore", "pollstorm-sim")
+    for tool in (fuzzer, ops, sim):
+        if not os.path.exists(tool):
+            print(f"fuzz_ttd: {tool} is not built (scripts/pollstorm build fuzz dev)",
+                  file=sys.stderr)
+            return 2
+    secs, execs, min_ops, missed = [], [], [], 0
+    for seed in range(1, runs + 1):
+        work = tempfile.mkdtemp(prefix="pollstorm-ttd-")
+        os.makedirs(os.path.join(work, "corpus"))
+        t = time.monotonic()
+        r = subprocess.run([fuzzer, f"-seed={seed}", f"-max_total_time={max_time}",
+                            "-print_final_stats=1", f"-artifact_prefix={work}/",
+                            os.path.join(work, "corpus")],
+                           capture_output=True, text=True,
+                           env=dict(os.environ, POLLSTORM_FUZZ_VARIANT=variant))
+        el = time.monotonic() - t
+        crashes = [f for f in os.listdir(work) if f.startswith("crash-")]
+        m = re.search(r"stat::number_of_executed_units:\s+(\d+)", r.stderr)
+        if not crashes:
+            missed += 1
+            print(f"seed {seed}: nothing in {el:.0f} s")
+            shutil.rmtree(work)
+            continue
+        n = int(m.group(1)) if m else -1
+        kind = re.search(r"FINDING ([a-z-]+: [^(\n]{0,80})", r.stderr)
+        prog = os.path.join(work, "prog.txt")
+        with open(prog, "w") as f:
+            subprocess.run([ops, "decode-seed", "fuzz_sched", os.path.join(work, crashes[0])],
+                           stdout=f, check=True)
+        with open(prog) as f:
+            text = [ln for ln in f if not ln.startswith("#")]
+        with open(prog, "w") as f:
+            f.writelines(text)
+        nops = sum(1 for ln in text if ln.startswith("  "))
+        mr = subprocess.run([sim, "minimize", prog, "--variant", variant, "--no-races",
+                             "--iterations", "20000", "--out", prog + ".min"],
+                            capture_output=True, text=True)
+        mm = re.search(r"minimised program \((\d+) ops\)", mr.stdout)
+        mops = int(mm.group(1)) if mm else None
+        secs.append(el)
+        execs.append(n)
+        if mops is not None:
+            min_ops.append(mops)
+        print(f"seed {seed}: {el:6.1f} s, {n:8d} execs, {nops} ops -> "
+              f"{mops if mops is not None else '?'} after minimising; "
+              f"{kind.group(1).strip() if kind else '?'}")
+        shutil.rmtree(work)
+    if secs:
+        print(f"{variant}: median {statistics.median(secs):.1f} s, "
+              f"{statistics.median(execs):.0f} execs to the first finding "
+              f"({len(secs)}/{runs} runs); minimised reproducer median "
+              f"{statistics.median(min_ops) if min_ops else '?'} ops")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
