@@ -255,11 +255,11 @@ run_canary() {  # run_canary LABEL RUNNER BINARY: one column of the table
     step "canary $label" FAIL "exit $rc (see $log)"
   fi
 }
-if [ -n "$NATIVE_DIR" ]; then run_canary "native-$HOST_ARCH" "" "$NATIVE_DIR/harness/canary/pollstorm-canary"; fi
+if [ -n "$NATIVE_DIR" ]; then run_canary "native-$HOST_ARCH" "" "$NATIVE_DIR/canary/pollstorm-canary"; fi
 for p in aarch64-lse aarch64-llsc; do
-  [[ " ${PRESET_LIST[*]} " == *" $p "* ]] && [ -x "build/$p/harness/canary/pollstorm-canary" ] || continue
+  [[ " ${PRESET_LIST[*]} " == *" $p "* ]] && [ -x "build/$p/canary/pollstorm-canary" ] || continue
   label="$([ "$EMULATED" = 1 ] && echo qemu || echo native)-${p#aarch64-}"
-  run_canary "$label" "build/$p/aarch64-run" "build/$p/harness/canary/pollstorm-canary"
+  run_canary "$label" "build/$p/aarch64-run" "build/$p/canary/pollstorm-canary"
 done
 
 # ---- storms ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-// harness/canary/canary_main.cc: `pollstorm-canary`, the litmus canary's
-// command line (the runner is canary.cc; this is its only main()).
+// canary/canary_main.cc: `pollstorm-canary`, the litmus canary's
+// command line (the runner is harness/canary/canary.cc; this is its only main()).
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
