@@ -81,6 +81,14 @@ TYPED_TEST(PollDescTest, ReadyWakesParkedWaiter) {
   ASSERT_EQ(pd->Reset(kModeRead), kPollNoError);
   auto waiter = std::async(std::launch::async, [&] { return pd->Wait(kModeRead); });
   WaitUntilParked(pd, kModeRead);
+  // The waiter counts itself (netpollWaiters += 1) just after the CAS that
+  // puts its G in rg, and rg is all WaitUntilParked looks at: give the count
+  // the same 10 s. Read at once, it was 0 once on aarch64-lse under QEMU
+  // (the waiter descheduled between the two).
+  const int64_t deadline = RealEnv::Nanotime() + Ms(10000);
+  while (this->server_.Waiters() != 1 && RealEnv::Nanotime() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
   EXPECT_EQ(this->server_.Waiters(), 1);
   this->server_.Ready(pd, kModeRead);
   EXPECT_EQ(waiter.get(), kPollNoError);
