@@ -119,6 +119,9 @@ Cli Parse(int argc, char** argv) {
   }
   if (c.cmd != "run" && c.cmd != "minimize") Usage("expected a command: run or minimize");
   if (c.file.empty()) Usage("expected a program file");
+  if (c.sequential && (c.cmd != "run" || !c.cfg.replay.empty())) {
+    Usage("--sequential runs one execution of 'run': it takes no --replay and no minimize");
+  }
   c.cfg.label = c.variant;
   return c;
 }

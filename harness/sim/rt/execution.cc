@@ -240,9 +240,6 @@ void Execution::SchedulePoint(bool yielding) {
       if (runnable_[i] != running_->id) runnable_[n++] = runnable_[i];
     }
     nrunnable_ = n;
-    const ThreadId next = Choose(/*current_runnable=*/true, yielding);
-    SwitchTo(next, false);
-    return;
   }
   const ThreadId next = Choose(/*current_runnable=*/true, yielding);
   if (next != running_->id) SwitchTo(next, false);
