@@ -61,10 +61,10 @@ int main(int argc, char** argv) {
       off = 1;
       if (raw.size() < off + len) Usage(in + ": shorter than its op count");
     }
-    std::string buf = "PS\x01" + raw.substr(off, len);
-    auto p = ops::DecodeBinary(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
-    if (!p) return 3;
-    std::fputs(ops::FormatProgram(*p).c_str(), stdout);
+    const std::string ops_part = raw.substr(off, len);
+    const ops::Program p =
+        ops::DecodeOpTriples(reinterpret_cast<const uint8_t*>(ops_part.data()), ops_part.size());
+    std::fputs(ops::FormatProgram(p).c_str(), stdout);
     if (sched) std::printf("# %zu schedule bytes follow the ops\n", raw.size() - off - len);
     return 0;
   }

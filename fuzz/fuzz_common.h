@@ -35,9 +35,7 @@ inline const std::string& Variant() {
 // Op triples (no header) -> a program, or nullopt (libFuzzer: return -1).
 inline std::optional<ops::Program> Decode(const uint8_t* data, size_t size) {
   if (size < 3) return std::nullopt;
-  std::string buf = "PS\x01";
-  buf.append(reinterpret_cast<const char*>(data), std::min(size, kMaxOps * 3));
-  return ops::DecodeBinary(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
+  return ops::DecodeOpTriples(data, std::min(size, kMaxOps * 3));
 }
 
 [[noreturn]] inline void Crash(const sim::Finding& f, const ops::Program& p) {

@@ -33,6 +33,31 @@ struct IoResult {
   bool ok() const { return poll_err == kPollNoError && sys_errno == 0; }
 };
 
+// The hooks ReadLoop calls around its steps; an oracle (the simulator's
+// program runner) overrides them to learn where the reader is. No-ops here.
+struct ReadHooks {
+  void BeforeRead() {}
+  void BeforeWait() {}
+};
+
+// ReadLoop<Env>(pd, sysfd, buf, n, hooks)      internal/poll: FD.Read's body
+// (prepareRead, then read; on EAGAIN waitRead and read again). The caller
+// holds the read lock and a reference (fdMutex). Shared by Fd::Read and the
+// simulator, so the loop the simulator judges is the one real callers run.
+template <class Env, class PD, class Hooks = ReadHooks>
+IoResult ReadLoop(PD* pd, int sysfd, void* buf, std::size_t n, Hooks&& hooks = {}) {
+  if (int e = pd->Reset(kModeRead); e != kPollNoError) return {0, e, 0};
+  for (;;) {
+    hooks.BeforeRead();
+    ssize_t r = Env::SysRead(sysfd, buf, n);
+    if (r >= 0) return {r, kPollNoError, 0};
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return {0, kPollNoError, errno};
+    hooks.BeforeWait();
+    if (int e = pd->Wait(kModeRead); e != kPollNoError) return {0, e, 0};
+  }
+}
+
 template <class Server>
 class Fd {
  public:
@@ -61,14 +86,7 @@ class Fd {
     OpGuard g(this, read_mu_);
     if (!g.ok) return {0, kPollErrClosing, 0};
     if (n == 0) return {};
-    if (int e = pd_->Reset(kModeRead); e != kPollNoError) return {0, e, 0};
-    for (;;) {
-      ssize_t r = Env::SysRead(sysfd_, buf, n);
-      if (r >= 0) return {r, kPollNoError, 0};
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN) return {0, kPollNoError, errno};
-      if (int e = pd_->Wait(kModeRead); e != kPollNoError) return {0, e, 0};
-    }
+    return ReadLoop<Env>(pd_, sysfd_, buf, n);
   }
 
   // Fd::Write(buf, n)                               internal/poll: FD.Write

@@ -27,6 +27,40 @@ TEST(ModelTest, ReadinessLatchesCoalescesAndIsConsumedOnce) {
   EXPECT_EQ(m.Apply(O("wait d0 w")).result, kPollNoError) << "the rw edge latched w";
 }
 
+TEST(ModelTest, ReadTakesAByteOrParksAsAReader) {
+  PollModel m(1, 0);
+  EXPECT_TRUE(m.Apply(O("io d0")).wakes.empty()) << "a byte and a latched READY";
+  EXPECT_EQ(m.Apply(O("read d0")).result, kPollNoError) << "the byte is there";
+  EXPECT_TRUE(m.Apply(O("read d0")).blocks) << "the READY was dropped by the reset, no byte left";
+  EXPECT_TRUE(m.Apply(O("ready d0 r")).wakes.empty())
+      << "a ready with the pipe empty: the reader reads EAGAIN and parks again";
+  EXPECT_TRUE(m.parked(0, 'r'));
+  const Step s = m.Apply(O("io d0"));
+  ASSERT_EQ(s.wakes.size(), 1u);
+  EXPECT_EQ(s.wakes[0], (Wake{0, 'r', kPollNoError}));
+  EXPECT_TRUE(m.Apply(O("read d0")).blocks) << "the reader took the byte that woke it";
+}
+
+TEST(ModelTest, AByteWakesAPlainWaiterAndStaysInThePipe) {
+  PollModel m(1, 0);
+  EXPECT_TRUE(m.Apply(O("wait d0 r")).blocks);
+  ASSERT_EQ(m.Apply(O("io d0")).wakes.size(), 1u);
+  EXPECT_EQ(m.Apply(O("read d0")).result, kPollNoError) << "pollWait reads no data";
+}
+
+TEST(ModelTest, ReadReportsErrorsBeforeData) {
+  PollModel m(1, 0);
+  m.Apply(O("io d0"));
+  m.Apply(O("deadline d0 r past"));
+  EXPECT_EQ(m.Apply(O("read d0")).result, kPollErrTimeout) << "prepareRead fails first";
+  m.Apply(O("deadline d0 r zero"));
+  EXPECT_TRUE(m.Apply(O("read d0")).result == kPollNoError);
+  EXPECT_TRUE(m.Apply(O("read d0")).blocks);
+  const Step s = m.Apply(O("unblock d0"));
+  ASSERT_EQ(s.wakes.size(), 1u);
+  EXPECT_EQ(s.wakes[0], (Wake{0, 'r', kPollErrClosing}));
+}
+
 TEST(ModelTest, ResetDropsReadiness) {
   PollModel m(1, 0);
   m.Apply(O("ready d0 r"));

@@ -24,6 +24,7 @@ thread 1
   unblock d0
   close d0
   io d3
+  read d3
   advance 2ms
 )";
 
@@ -32,7 +33,7 @@ TEST(OpsTest, TextRoundTrips) {
   auto p = ParseProgram(kScenario, &err);
   ASSERT_TRUE(p) << err.ToString();
   ASSERT_EQ(p->threads.size(), 2u);
-  EXPECT_EQ(p->NumOps(), 14u);
+  EXPECT_EQ(p->NumOps(), 15u);
   EXPECT_EQ(p->threads[1][2].arg, 50000);
   EXPECT_EQ(p->threads[1][2].mode, 'r' + 'w');
   auto again = ParseProgram(FormatProgram(*p), &err);
@@ -53,7 +54,7 @@ TEST(OpsTest, BinaryRoundTripsRepresentablePrograms) {
 TEST(OpsTest, AnyBytesDecodeToAProgramThatRoundTrips) {
   std::mt19937_64 rng(42);
   for (int i = 0; i < 2000; i++) {
-    std::vector<uint8_t> b = {'P', 'S', 1};
+    std::vector<uint8_t> b = {'P', 'S', static_cast<uint8_t>(1 + i % 2)};
     const int n = static_cast<int>(rng() % 64);
     for (int j = 0; j < n; j++) b.push_back(static_cast<uint8_t>(rng()));
     auto p = DecodeBinary(b.data(), b.size());
@@ -67,6 +68,19 @@ TEST(OpsTest, AnyBytesDecodeToAProgramThatRoundTrips) {
     ASSERT_TRUE(t) << err.ToString() << "\n" << FormatProgram(*p);
     EXPECT_EQ(*t, *p);
   }
+}
+
+TEST(OpsTest, VersionOneInputsDecodeAsTheyAlwaysDid) {
+  // Kind 10 is `read` from version 2 on; version 1 reduced kinds modulo 10.
+  const uint8_t v1[] = {'P', 'S', 1, 10, 0x10, 0, 18, 0, 0};
+  const uint8_t v2[] = {'P', 'S', 2, 10, 0x10, 0, 18, 0, 0};
+  auto a = DecodeBinary(v1, sizeof v1);
+  auto b = DecodeBinary(v2, sizeof v2);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(FormatOp(a->threads[0][0]), "open d1");
+  EXPECT_EQ(FormatOp(a->threads[0][1]), "io d0");
+  EXPECT_EQ(FormatOp(b->threads[0][0]), "read d1");
+  EXPECT_EQ(FormatOp(b->threads[0][1]), "unblock d0");
 }
 
 TEST(OpsTest, BadHeaderIsRejected) {

@@ -24,6 +24,7 @@
 #include "harness/sim/check.h"
 #include "harness/sim/choose/pct.h"
 #include "harness/sim/choose/rng.h"
+#include "harness/sim/kernel.h"
 #include "harness/sim/schedule.h"
 #include "harness/sim/sim_env.h"
 #include "harness/sim/thread.h"
@@ -610,7 +611,7 @@ TEST(Timers, ServerTornDownInsideTheExecutionWaitsOutItsCallback) {
   EXPECT_FALSE(f) << Show(f);
 }
 
-TEST(SysCalls, StubsFailWithEbadf) {
+TEST(SysCalls, WithoutAKernelTheyFailWithEbadf) {
   const auto f = sim::Check(Config(200, true), [] {
     using FdT = Fd<SimServer<Fixed>>;
     auto* server = sim::Make<SimServer<Fixed>>(nullptr);
@@ -623,6 +624,58 @@ TEST(SysCalls, StubsFailWithEbadf) {
     sim::Assert((*fd)->Close() == -EBADF, "close did not fail with EBADF");
   });
   EXPECT_FALSE(f) << Show(f);
+}
+
+// The Fd facade over the simulated kernel: a reader blocks in Fd::Read until
+// a writer's byte arrives and a poller thread delivers its edge (netpoll);
+// under every schedule it gets exactly that byte, the pipe is empty after,
+// and Close releases the fd.
+TEST(SysCalls, FdReadOverTheSimulatedKernelWakesOnTheEdge) {
+  sim::CheckStats st;
+  const auto f = sim::Check(
+      Config(3000, true),
+      [] {
+        using FdT = Fd<SimServer<Fixed>>;
+        auto* kernel = sim::Make<sim::Kernel>();
+        auto* server = sim::Make<SimServer<Fixed>>(kernel);
+        const int sysfd = kernel->Pipe();
+        int err = 0;
+        auto* fd = sim::Make<std::unique_ptr<FdT>>(FdT::Open(*server, sysfd, &err));
+        sim::Assert(*fd != nullptr, "open failed");
+        auto* done = sim::Make<sim::Atomic<bool>>(false);
+        auto r = sim::Spawn(
+            [fd, done] {
+              char b[8];
+              const IoResult res = (*fd)->Read(b, sizeof b);
+              sim::Assert(res.ok() && res.n == 1, "the reader did not get the one byte");
+              done->store(true, std::memory_order_release);
+            },
+            "reader");
+        auto w = sim::Spawn([kernel, sysfd] { kernel->Write(sysfd, 1); }, "writer");
+        auto p = sim::Spawn(
+            [kernel, server, done] {
+              while (!done->load(std::memory_order_acquire)) {
+                kernel->Poll(
+                    [](void* srv, void* pd, int mode) {
+                      static_cast<SimServer<Fixed>*>(srv)->Ready(
+                          static_cast<SimServer<Fixed>::PD*>(pd), mode);
+                    },
+                    server);
+                sim::Yield();
+              }
+            },
+            "poller");
+        r.Join();
+        w.Join();
+        p.Join();
+        sim::Assert(kernel->BytesForOracle(sysfd) == 0, "a byte was left in the pipe");
+        sim::Assert((*fd)->Close() == kPollNoError, "close failed");
+        char b;
+        sim::Assert(kernel->Read(sysfd, &b, 1) == -1 && errno == EBADF, "the fd outlived Close");
+      },
+      &st);
+  EXPECT_FALSE(f) << Show(f);
+  EXPECT_EQ(st.executions, 3000u);
 }
 
 TEST(Timers, SameSeedTwiceGivesTheSameScheduleHex) {

@@ -17,7 +17,24 @@ void PollModel::WakeWith(int desc, int mode, int err, Step* s) {
   Mode& m = d_[desc].m[Mi(mode)];
   if (!m.parked) return;
   m.parked = false;
+  m.reader = false;
   s->wakes.push_back({desc, mode, err});
+}
+
+// A readiness edge in one mode: wakes the parked waiter, or latches READY.
+// A parked reader wakes only if its pipe has a byte for it (then takes it);
+// with an empty pipe it reads EAGAIN and parks again, the READY spent.
+void PollModel::Edge(int desc, int mode, Step* s) {
+  Desc& d = d_[desc];
+  Mode& m = d.m[Mi(mode)];
+  if (!m.parked) {
+    m.ready = true;
+  } else if (!m.reader) {
+    WakeWith(desc, mode, kPollNoError, s);
+  } else if (d.bytes > 0) {
+    d.bytes--;
+    WakeWith(desc, mode, kPollNoError, s);
+  }
 }
 
 // Deadlines at or before `now` expire; a parked waiter of that mode wakes
@@ -83,19 +100,30 @@ Step PollModel::Apply(const ops::Op& op) {
       return s;
     }
     case OpKind::kReady:
-    case OpKind::kIo:
       for (int mode : {'r', 'w'}) {
-        const bool hit = op.kind == OpKind::kIo ? mode == 'r'
-                                                : (op.mode == mode || op.mode == 'r' + 'w');
-        if (!hit) continue;
-        Mode& m = d.m[Mi(mode)];
-        if (m.parked) {
-          WakeWith(op.desc, mode, kPollNoError, &s);
-        } else {
-          m.ready = true;
-        }
+        if (op.mode == mode || op.mode == 'r' + 'w') Edge(op.desc, mode, &s);
       }
       return s;
+    case OpKind::kIo:
+      d.bytes++;
+      Edge(op.desc, 'r', &s);
+      return s;
+    case OpKind::kRead: {
+      Mode& m = d.m[0];
+      if (m.parked) return invalid("read: a second waiter in mode r (double wait)");
+      const int e = CheckErr(d, 'r');
+      if (e != kPollNoError) {
+        s.result = e;
+      } else if (m.ready = false; d.bytes > 0) {
+        d.bytes--;
+        s.result = kPollNoError;
+      } else {
+        m.parked = true;
+        m.reader = true;
+        s.blocks = true;
+      }
+      return s;
+    }
     case OpKind::kEventErr:
       d.everr = op.arg != 0;
       return s;
@@ -133,11 +161,11 @@ std::string PollModel::Describe() const {
     const Desc& d = d_[i];
     o += "d" + std::to_string(i) + ": " + (d.open ? "open" : "closed") +
          " inc=" + std::to_string(d.incarnation) + (d.closing ? " closing" : "") +
-         (d.everr ? " everr" : "");
+         (d.everr ? " everr" : "") + (d.bytes ? " bytes=" + std::to_string(d.bytes) : "");
     for (int mode : {'r', 'w'}) {
       const Mode& m = d.m[Mi(mode)];
       o += std::string(" ") + static_cast<char>(mode) + "[" + (m.ready ? "READY" : "-") +
-           (m.parked ? " parked" : "") + " dl=" +
+           (m.parked ? m.reader ? " reader parked" : " parked" : "") + " dl=" +
            (m.deadline == 0 ? "none" : m.deadline < 0 ? "expired" : std::to_string(m.deadline)) +
            "]";
     }

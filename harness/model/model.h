@@ -13,7 +13,13 @@
 //   checkerr  closing > timeout (mode's deadline expired) > event error (reads)
 //   reset     checkerr, else drop the pending READY; returns immediately
 //   wait      checkerr; else consume a pending READY (ok); else park
-//   ready     per mode: wake the parked waiter (ok) or latch READY (coalesced)
+//   ready     per mode: wake the parked waiter (ok) or latch READY (coalesced);
+//             a parked reader woken with its pipe empty reads EAGAIN and parks
+//             again (the wake is spent, nothing latched, nothing observed)
+//   io        a byte arrives in the pipe, then its edge is a read `ready`
+//   read      Fd's loop: checkerr (as reset); drop READY; a byte there is
+//             taken (ok); else park as a reader; when it wakes ok, it takes
+//             the byte that woke it
 //   deadline  no-op once closing; past = expired now (wakes a waiter: timeout),
 //             zero = none, d > 0 = at now+d (saturating); replaces the last
 //   advance   time passes; deadlines at or before now expire (wake: timeout)
@@ -76,17 +82,20 @@ class PollModel {
     bool ready = false;
     bool parked = false;
     int64_t deadline = 0;  // 0 none, > 0 at, < 0 expired
+    bool reader = false;   // the parked waiter is a read loop (read), not a wait
   };
   struct Desc {
     bool open = true;
     bool closing = false;
     bool everr = false;
     int incarnation = 0;
+    int64_t bytes = 0;  // in the descriptor's pipe
     Mode m[2];
   };
   int CheckErr(const Desc& d, int mode) const;
   void Expire(int64_t now, Step* s);
   void WakeWith(int desc, int mode, int err, Step* s);
+  void Edge(int desc, int mode, Step* s);
 
   std::vector<Desc> d_;
   int64_t now_;

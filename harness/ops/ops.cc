@@ -8,7 +8,8 @@ namespace pollstorm::ops {
 namespace {
 
 constexpr const char* kKindNames[kNumOpKinds] = {"open",     "close",   "reset", "wait", "ready",
-                                                 "everr",    "deadline", "unblock", "io", "advance"};
+                                                 "everr",    "deadline", "unblock", "io", "advance",
+                                                 "read"};
 
 std::string FormatDuration(int64_t ns) {
   if (ns % 1000000 == 0) return std::to_string(ns / 1000000) + "ms";
@@ -218,7 +219,7 @@ std::optional<Program> ParseProgram(std::string_view text, ParseError* err) {
 }
 
 std::vector<uint8_t> EncodeBinary(const Program& p) {
-  std::vector<uint8_t> out = {'P', 'S', 1};
+  std::vector<uint8_t> out = {'P', 'S', 2};
   // Ops are written thread by thread; the decoder appends each op to its
   // thread, so order within a thread is kept.
   for (size_t t = 0; t < p.threads.size() && t < kMaxBinaryThreads; t++) {
@@ -244,12 +245,15 @@ std::vector<uint8_t> EncodeBinary(const Program& p) {
 }
 
 std::optional<Program> DecodeBinary(const uint8_t* data, size_t size) {
-  if (size < 3 || data[0] != 'P' || data[1] != 'S' || data[2] != 1) return std::nullopt;
+  if (size < 3 || data[0] != 'P' || data[1] != 'S' || (data[2] != 1 && data[2] != 2)) {
+    return std::nullopt;
+  }
+  const int kinds = data[2] == 1 ? kNumOpKindsV1 : kNumOpKinds;
   Program p;
   for (size_t i = 3; i + 3 <= size; i += 3) {
     const int t = data[i] >> 6;
     Op op;
-    op.kind = static_cast<OpKind>((data[i] & 63) % kNumOpKinds);
+    op.kind = static_cast<OpKind>((data[i] & 63) % kinds);
     op.desc = static_cast<uint8_t>(data[i + 1] >> 4);
     const int mode = (data[i + 1] >> 2) & 3;
     const bool rw_ok = op.kind == OpKind::kReady || op.kind == OpKind::kDeadline;
@@ -274,6 +278,12 @@ std::optional<Program> DecodeBinary(const uint8_t* data, size_t size) {
   }
   if (p.threads.empty()) p.threads.emplace_back();
   return p;
+}
+
+Program DecodeOpTriples(const uint8_t* data, size_t size) {
+  std::vector<uint8_t> buf = {'P', 'S', 2};
+  buf.insert(buf.end(), data, data + size);
+  return *DecodeBinary(buf.data(), buf.size());
 }
 
 }  // namespace pollstorm::ops

@@ -14,16 +14,22 @@
 //     deadline d0 r 50us pollSetDeadline: past | zero | far | <n>ns|us|ms
 //     unblock d0         pollUnblock
 //     close d0           pollClose
-//     io d0              make d0 readable for real (a byte into its pipe)
+//     io d0              a byte arrives in d0's pipe (real storms: a real pipe;
+//                        the simulator: its kernel's pipe, whose edge the
+//                        poller delivers as a read readiness)
+//     read d0            the Fd facade's read (polldesc/fd.h ReadLoop): pollReset,
+//                        read one byte, pollWait on EAGAIN and read again
 //     advance 100us      let (virtual) time pass
 //
 // Binary form (what fuzzers mutate; stable across versions):
-//   byte 0..1  'P' 'S'      magic        byte 2  version (1)
+//   byte 0..1  'P' 'S'      magic        byte 2  version (2; 1 is still read)
 //   then 3 bytes per op:    [thread:2 | kind:6]  [desc:4 | mode:2 | spare:2]  [arg]
 //   arg: for deadline 0=past 1=zero 2=far, n>=3: (n-2)*kDeadlineUnitNs;
 //        for advance (n+1)*kDeadlineUnitNs; for everr bit 0. Ignored otherwise.
 // Any byte string decodes to a valid program (fields are reduced modulo their
 // range; a trailing partial op is dropped); a wrong magic or version is an error.
+// Version 1 knew the first 10 kinds (no `read`): its kind field is reduced
+// modulo 10, so every v1 input decodes as it always did.
 #pragma once
 
 #include <cstdint>
@@ -45,8 +51,10 @@ enum class OpKind : uint8_t {
   kUnblock,
   kIo,
   kAdvance,
+  kRead,  // binary version 2
 };
-inline constexpr int kNumOpKinds = 10;
+inline constexpr int kNumOpKinds = 11;
+inline constexpr int kNumOpKindsV1 = 10;
 
 // Deadline arguments: past (-1: already expired), zero (none), far (1 h), or
 // a relative duration in ns.
@@ -93,5 +101,8 @@ std::optional<Program> ParseProgram(std::string_view text, ParseError* err);
 std::vector<uint8_t> EncodeBinary(const Program& p);
 // Never fails on malformed ops; returns nullopt only for a bad header.
 std::optional<Program> DecodeBinary(const uint8_t* data, size_t size);
+// Op triples with no header (what the fuzz targets take), read as the current
+// version. Never fails.
+Program DecodeOpTriples(const uint8_t* data, size_t size);
 
 }  // namespace pollstorm::ops

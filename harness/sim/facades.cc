@@ -48,17 +48,4 @@ void SimEnv::FullBarrier(Site site) {
   if (rt::Execution* ex = rt::Current()) ex->Fence(std::memory_order_seq_cst, site);
 }
 
-ssize_t SimEnv::SysRead(int, void*, size_t) {
-  errno = EBADF;
-  return -1;
-}
-ssize_t SimEnv::SysWrite(int, const void*, size_t) {
-  errno = EBADF;
-  return -1;
-}
-int SimEnv::SysClose(int) {
-  errno = EBADF;
-  return -1;
-}
-
 }  // namespace pollstorm::sim

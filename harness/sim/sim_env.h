@@ -12,7 +12,8 @@
 //   Fatal(msg)       a `fatal` finding with the schedule; the execution is
 //                    abandoned (the calling thread is never resumed)
 //   FullBarrier()    a seq_cst fence in the weak-memory model
-//   SysRead/SysWrite/SysClose   stubs: -1 with errno EBADF (no simulated fds yet)
+//   SysRead/SysWrite/SysClose   the execution's simulated kernel (kernel.h):
+//                    pipes with a byte count; EBADF when there is none
 //
 // Every operation is a scheduling point. Run programs with sim::Check
 // (check.h).

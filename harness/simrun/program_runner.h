@@ -14,6 +14,13 @@
 // reference (Go's poller does not): they may reach a freed or reused
 // descriptor, which is Go's stale-event case.
 //
+// Programs with io or read ops run over the simulated kernel
+// (harness/sim/kernel.h): each descriptor incarnation has a pipe registered
+// with the server. io writes a byte into the pipe the slot holds now (no
+// reference: a writer is another process); read runs the Fd facade's loop
+// (polldesc/fd.h ReadLoop) under the read token; the drainer doubles as the
+// netpoller (a netpoll(0) pass at each of its steps, as Go's findrunnable).
+//
 // The oracle keeps its bookkeeping in host memory, not in simulated memory:
 // fibers run one at a time, so it sees the true order of events and adds no
 // happens-before edge. Every result is checked (sim::Assert on failure):
@@ -26,7 +33,10 @@
 // When every thread has finished or is inside a wait, a drainer checks wake
 // obligations: a waiter still inside its wait, after enough scheduling
 // points, although a ready finished after its reset or its incarnation was
-// unblocked, is a lost wakeup. The drainer then unblocks every descriptor so
+// unblocked, is a lost wakeup. For a reader the ready must have begun after
+// its last read found the pipe empty, and the finding says it as a user sees
+// it: bytes are readable, a ready was delivered after they arrived, and the
+// reader is still parked. The drainer then unblocks every descriptor so
 // legitimately parked waiters leave; one that still does not is a deadlock.
 // The simulator's own findings (throw, data race, deadlock, step bound) apply.
 #pragma once

@@ -1,14 +1,18 @@
 #include "harness/simrun/sequential.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "harness/model/model.h"
+#include "harness/sim/kernel.h"
 #include "harness/sim/sim_env.h"
 #include "harness/sim/thread.h"
+#include "polldesc/fd.h"
 #include "polldesc/poll_server.h"
 #include "polldesc/variants.h"
 
@@ -42,6 +46,20 @@ struct Where {
   }
 };
 
+// The Fd facade's read loop (polldesc/fd.h) for one byte: the PollErr it
+// ends with. A syscall error other than EAGAIN is a harness bug here.
+template <class PD>
+int Read(PD* pd, int fd) {
+  char byte;
+  const IoResult r = ReadLoop<SimEnv>(pd, fd, &byte, 1);
+  if (r.sys_errno != 0) {
+    sim::Assert(false, r.sys_errno == EBADF ? "read: EBADF from the simulated kernel"
+                                            : "read: a syscall error from the simulated kernel");
+  }
+  if (r.poll_err == kPollNoError && r.n != 1) sim::Assert(false, "read: ok without a byte");
+  return r.poll_err;
+}
+
 struct Parked {
   sim::JoinHandle h{0};
   int* result = nullptr;  // host memory, set by the waiter when Wait returns
@@ -59,9 +77,21 @@ void Body(const ops::Program& prog) {
       ndesc = std::max(ndesc, op.desc + 1);
     }
   }
-  auto* server = sim::Make<Server>(nullptr);
+  // Programs with io or read ops get a simulated kernel: a pipe per
+  // descriptor, registered with the poll server as epoll would register it.
+  // The others keep in-memory descriptors (no kernel: fewer scheduling points).
+  const bool uses_fds = std::any_of(all.begin(), all.end(), [](const Op& op) {
+    return op.kind == OpKind::kIo || op.kind == OpKind::kRead;
+  });
+  sim::Kernel* kernel = uses_fds ? sim::Make<sim::Kernel>() : nullptr;
+  auto* server = sim::Make<Server>(kernel);
   auto* pds = sim::Make<std::vector<PD*>>(ndesc);
-  for (auto& pd : *pds) pd = server->Open(~uintptr_t{0}).first;
+  auto* fds = sim::Make<std::vector<int>>(ndesc, -1);
+  auto open = [&](int d) {
+    if (kernel != nullptr) (*fds)[d] = kernel->Pipe();
+    (*pds)[d] = server->Open(static_cast<uintptr_t>((*fds)[d])).first;
+  };
+  for (int d = 0; d < ndesc; d++) open(d);
   auto* model = sim::Make<model::PollModel>(ndesc, sim::Now());
   auto* parked = sim::Make<std::map<std::pair<int, int>, Parked>>();
   auto* msg = sim::Make<std::string>();
@@ -142,7 +172,7 @@ void Body(const ops::Program& prog) {
     const Op& op = all[i];
     const Where where{&op, i + 1};
     sync(where);
-    if (op.kind == OpKind::kWait && spawned == kMaxParkedWaiters) {
+    if ((op.kind == OpKind::kWait || op.kind == OpKind::kRead) && spawned == kMaxParkedWaiters) {
       model::PollModel peek = *model;
       if (peek.Apply(op).blocks) continue;  // out of simulated threads: skip it
     }
@@ -154,13 +184,17 @@ void Body(const ops::Program& prog) {
         expect(where, pd->Reset(op.mode), *s.result);
         break;
       case OpKind::kWait:
+      case OpKind::kRead:
         if (s.blocks) {
           spawned++;
           int* result = sim::Make<int>(-1);
           PD* p = pd;
-          const int mode = op.mode;
-          (*parked)[{op.desc, op.mode}] = {
-              sim::Spawn([p, mode, result] { *result = p->Wait(mode); }, "waiter"), result};
+          const int mode = op.kind == OpKind::kRead ? kModeRead : op.mode;
+          const int fd = (*fds)[op.desc];
+          auto body = op.kind == OpKind::kRead
+                          ? std::function<void()>([p, fd, result] { *result = Read(p, fd); })
+                          : std::function<void()>([p, mode, result] { *result = p->Wait(mode); });
+          (*parked)[{op.desc, mode}] = {sim::Spawn(std::move(body), "waiter"), result};
           // The model has it parked now: let it get there (its G in the slot)
           // before the next op, or report that it returned instead.
           for (int spins = 0;; spins++) {
@@ -179,14 +213,22 @@ void Body(const ops::Program& prog) {
             sim::Yield();
           }
         } else {
-          expect(where, pd->Wait(op.mode), *s.result);
+          expect(where, op.kind == OpKind::kRead ? Read(pd, (*fds)[op.desc]) : pd->Wait(op.mode),
+                 *s.result);
         }
         break;
       case OpKind::kReady:
         server->Ready(pd, op.mode);
         break;
       case OpKind::kIo:
-        server->Ready(pd, kModeRead);
+        // A byte arrives; the poller's pass delivers its edge before the
+        // next op (each op runs to quiescence: Go's findrunnable polls).
+        kernel->Write((*fds)[op.desc], 1);
+        kernel->Poll(
+            [](void* srv, void* p, int mode) {
+              static_cast<Server*>(srv)->Ready(static_cast<PD*>(p), mode);
+            },
+            server);
         break;
       case OpKind::kEventErr:
         pd->SetEventErr(op.arg != 0);
@@ -199,9 +241,10 @@ void Body(const ops::Program& prog) {
         break;
       case OpKind::kClose:
         server->Close(pd);
+        if (kernel != nullptr) kernel->Close((*fds)[op.desc]);
         break;
       case OpKind::kOpen:
-        pd = server->Open(~uintptr_t{0}).first;
+        open(op.desc);
         break;
       case OpKind::kAdvance:
         sim::Sleep(op.arg);
