@@ -2,10 +2,18 @@
 // the two physical baselines they are built from (one uncontended CAS, one
 // seq_cst store), measured in the same binary and run. Quote ratios:
 //   BM_Reset<V> / BM_Baseline_SeqCstStore, BM_ConsumeReady<V> / BM_Baseline_Cas.
+// Deadline re-arms are also set against the kernel's own re-arm
+// (BM_Baseline_TimerfdRearm: one timerfd_settime), and BM_FdDeadlineModify is
+// the like-for-like of Go's SetReadDeadline (bench/go/peer.go): the Fd facade
+// on a real pipe, not the bare pollDesc. Real time per operation; CPU time is
+// the process's (the timer thread's share of a re-arm included).
 #include <benchmark/benchmark.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <atomic>
 
+#include "bench/bench_util.h"
 #include "polldesc/real.h"
 
 namespace pollstorm {
@@ -31,14 +39,27 @@ void BM_Baseline_SeqCstStore(benchmark::State& state) {
   }
 }
 
+// The kernel's re-arm of a pending timer: what a C event loop pays to push a
+// timerfd deadline forward.
+void BM_Baseline_TimerfdRearm(benchmark::State& state) {
+  const int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+  if (tfd < 0) {
+    state.SkipWithError("timerfd_create");
+    return;
+  }
+  itimerspec its{};
+  its.it_value.tv_sec = 3600;
+  for (auto _ : state) {
+    its.it_value.tv_nsec = (its.it_value.tv_nsec + 1) % 1000000000;
+    timerfd_settime(tfd, 0, &its, nullptr);
+  }
+  close(tfd);
+}
+
 template <class V>
 struct Fixture {
   RealServer<V> server;
-  RealPollDesc<V>* pd = server.Open(~uintptr_t{0}).first;
-  ~Fixture() {
-    pd->Unblock();
-    server.Close(pd);
-  }
+  bench::OpenDesc<V> pd{server};
 };
 
 // pollReset with no error pending: three checkerr loads and one slot store.
@@ -54,7 +75,7 @@ template <class V>
 void BM_ConsumeReady(benchmark::State& state) {
   Fixture<V> f;
   for (auto _ : state) {
-    f.server.Ready(f.pd, kModeRead);
+    f.server.Ready(f.pd.get(), kModeRead);
     benchmark::DoNotOptimize(f.pd->Wait(kModeRead));
   }
 }
@@ -63,8 +84,8 @@ void BM_ConsumeReady(benchmark::State& state) {
 template <class V>
 void BM_ReadyCoalesced(benchmark::State& state) {
   Fixture<V> f;
-  f.server.Ready(f.pd, kModeRead);
-  for (auto _ : state) f.server.Ready(f.pd, kModeRead);
+  f.server.Ready(f.pd.get(), kModeRead);
+  for (auto _ : state) f.server.Ready(f.pd.get(), kModeRead);
 }
 
 // setDeadline add + delete (arm a far timer, then clear it).
@@ -86,6 +107,21 @@ void BM_DeadlineModify(benchmark::State& state) {
   for (auto _ : state) f.pd->SetDeadline(d++, kModeRead);
 }
 
+// setDeadline modify through the Fd facade on a real pipe (no poller needed:
+// the deadline never fires): internal/poll's SetReadDeadline, the figure to
+// set against Go's.
+template <class V>
+void BM_FdDeadlineModify(benchmark::State& state) {
+  RealServer<V> server;
+  bench::FdPipe<V> pipe(server);
+  if (!pipe.ok()) {
+    state.SkipWithError("pipe");
+    return;
+  }
+  int64_t d = int64_t{3600} * 1000000000;
+  for (auto _ : state) pipe.r->SetDeadline(d++, kModeRead);
+}
+
 // A whole incarnation: pollOpen, pollUnblock, pollClose (LIFO reuse).
 template <class V>
 void BM_OpenUnblockClose(benchmark::State& state) {
@@ -97,15 +133,21 @@ void BM_OpenUnblockClose(benchmark::State& state) {
   }
 }
 
-BENCHMARK(BM_Baseline_Cas);
-BENCHMARK(BM_Baseline_SeqCstStore);
-#define VARIANTS(B) BENCHMARK(B<Fixed>); BENCHMARK(B<Seed>); BENCHMARK(B<Legacy>)
+#define TIMES UseRealTime()->MeasureProcessCPUTime()
+BENCHMARK(BM_Baseline_Cas)->TIMES;
+BENCHMARK(BM_Baseline_SeqCstStore)->TIMES;
+BENCHMARK(BM_Baseline_TimerfdRearm)->TIMES;
+#define VARIANTS(B)           \
+  BENCHMARK(B<Fixed>)->TIMES; \
+  BENCHMARK(B<Seed>)->TIMES;  \
+  BENCHMARK(B<Legacy>)->TIMES
 VARIANTS(BM_Reset);
 VARIANTS(BM_ConsumeReady);
 VARIANTS(BM_ReadyCoalesced);
 VARIANTS(BM_DeadlineAddDelete);
 VARIANTS(BM_DeadlineModify);
 VARIANTS(BM_OpenUnblockClose);
+BENCHMARK(BM_FdDeadlineModify<Fixed>)->TIMES;
 
 }  // namespace
 }  // namespace pollstorm

@@ -3,50 +3,29 @@
 // and a condition variable; and a round trip through two real pipes (Fd facade
 // + EpollPoller) against an eventfd+epoll ping-pong. All in the same run.
 //
-// Placement is an argument, because on two vCPUs it changes results by an
-// order of magnitude: 0 = both threads pinned to one CPU, 1 = pinned to
-// different CPUs, 2 = unpinned. The figure to quote is the ratio
-// BM_PollDescPingPong / BM_FutexPingPong at equal placement.
+// Placement is an argument (bench_util.h), because on two vCPUs it changes
+// results by an order of magnitude: 0 = every thread on CPU 0, 1 = main and
+// partner on different CPUs, 2 = unpinned. The figure to quote is the ratio
+// BM_PollDescPingPong / BM_FutexPingPong at equal placement. Real time is the
+// time per round trip; CPU time is the whole process's (both threads, and the
+// poller thread of the pipe benchmarks).
 #include <benchmark/benchmark.h>
 #include <linux/futex.h>
-#include <pthread.h>
-#include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include "bench/bench_util.h"
 #include "polldesc/real.h"
 
 namespace pollstorm {
 namespace {
-
-void Pin(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu % static_cast<int>(std::thread::hardware_concurrency()), &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
-// CPU for the main (0) or partner (1) thread under a placement.
-int CpuFor(int placement, int who) {
-  if (placement == 0) return 0;
-  if (placement == 1) return who;
-  return -1;
-}
-void Unpin() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (unsigned i = 0; i < std::thread::hardware_concurrency(); i++) CPU_SET(i, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
 
 // The baseline: the classic raw futex ping-pong. Each side sets the other's
 // word and wakes it, then sleeps on its own word until it is set.
@@ -62,12 +41,11 @@ void FutexAwait(std::atomic<uint32_t>* w) {
 }
 
 void BM_FutexPingPong(benchmark::State& state) {
-  const int placement = static_cast<int>(state.range(0));
+  bench::MainPlacement place(static_cast<int>(state.range(0)));
   std::atomic<uint32_t> ping{0}, pong{0};
   std::atomic<bool> stop{false};
-  Pin(CpuFor(placement, 0));
   std::thread partner([&] {
-    Pin(CpuFor(placement, 1));
+    place.PinPartner();
     for (;;) {
       FutexAwait(&ping);
       if (stop.load(std::memory_order_relaxed)) return;
@@ -81,50 +59,42 @@ void BM_FutexPingPong(benchmark::State& state) {
   stop.store(true);
   FutexSignal(&ping);
   partner.join();
-  Unpin();
   state.SetItemsProcessed(state.iterations());
 }
 
 template <class V>
 void BM_PollDescPingPong(benchmark::State& state) {
-  const int placement = static_cast<int>(state.range(0));
+  bench::MainPlacement place(static_cast<int>(state.range(0)));
   RealServer<V> server;
-  auto* a = server.Open(~uintptr_t{0}).first;  // partner waits on a
-  auto* b = server.Open(~uintptr_t{0}).first;  // main waits on b
+  bench::OpenDesc<V> a(server);  // partner waits on a
+  bench::OpenDesc<V> b(server);  // main waits on b
   std::atomic<bool> stop{false};
-  Pin(CpuFor(placement, 0));
   a->Reset(kModeRead);
   b->Reset(kModeRead);
   std::thread partner([&] {
-    Pin(CpuFor(placement, 1));
+    place.PinPartner();
     for (;;) {
       a->Wait(kModeRead);
       if (stop.load(std::memory_order_relaxed)) return;
-      server.Ready(b, kModeRead);
+      server.Ready(b.get(), kModeRead);
     }
   });
   for (auto _ : state) {
-    server.Ready(a, kModeRead);
+    server.Ready(a.get(), kModeRead);
     b->Wait(kModeRead);
   }
   stop.store(true);
-  server.Ready(a, kModeRead);
+  server.Ready(a.get(), kModeRead);
   partner.join();
-  Unpin();
-  a->Unblock();
-  server.Close(a);
-  b->Unblock();
-  server.Close(b);
   state.SetItemsProcessed(state.iterations());
 }
 
 // Baseline: C++20 std::atomic::wait/notify (futex underneath on Linux).
 void BM_AtomicWaitPingPong(benchmark::State& state) {
-  const int placement = static_cast<int>(state.range(0));
+  bench::MainPlacement place(static_cast<int>(state.range(0)));
   std::atomic<uint32_t> turn{0};  // 0: main's turn to send, 1: partner's, 2: stop
-  Pin(CpuFor(placement, 0));
   std::thread partner([&] {
-    Pin(CpuFor(placement, 1));
+    place.PinPartner();
     for (;;) {
       turn.wait(0, std::memory_order_acquire);
       if (turn.load(std::memory_order_acquire) == 2) return;
@@ -140,20 +110,18 @@ void BM_AtomicWaitPingPong(benchmark::State& state) {
   turn.store(2);
   turn.notify_one();
   partner.join();
-  Unpin();
   state.SetItemsProcessed(state.iterations());
 }
 
 // Baseline: mutex + condition_variable.
 void BM_CondVarPingPong(benchmark::State& state) {
-  const int placement = static_cast<int>(state.range(0));
+  bench::MainPlacement place(static_cast<int>(state.range(0)));
   std::mutex mu;
   std::condition_variable cv;
   int turn = 0;  // guarded by mu
   bool stop = false;
-  Pin(CpuFor(placement, 0));
   std::thread partner([&] {
-    Pin(CpuFor(placement, 1));
+    place.PinPartner();
     std::unique_lock<std::mutex> l(mu);
     for (;;) {
       cv.wait(l, [&] { return turn == 1 || stop; });
@@ -174,14 +142,13 @@ void BM_CondVarPingPong(benchmark::State& state) {
   }
   cv.notify_one();
   partner.join();
-  Unpin();
   state.SetItemsProcessed(state.iterations());
 }
 
 // Baseline for the pipe round trip: eventfd + epoll, each side blocking in
 // its own epoll_wait (what a C event loop does without a runtime).
 void BM_EventfdEpollPingPong(benchmark::State& state) {
-  const int placement = static_cast<int>(state.range(0));
+  bench::MainPlacement place(static_cast<int>(state.range(0)));
   const int to_partner = eventfd(0, EFD_NONBLOCK), to_main = eventfd(0, EFD_NONBLOCK);
   const int ep_partner = epoll_create1(0), ep_main = epoll_create1(0);
   epoll_event ev{};
@@ -197,9 +164,8 @@ void BM_EventfdEpollPingPong(benchmark::State& state) {
     return v;
   };
   auto send = [](int fd, uint64_t v) { (void)write(fd, &v, sizeof v); };
-  Pin(CpuFor(placement, 0));
   std::thread partner([&] {
-    Pin(CpuFor(placement, 1));
+    place.PinPartner();
     while (recv(ep_partner, to_partner) == 1) send(to_main, 1);
   });
   for (auto _ : state) {
@@ -208,51 +174,41 @@ void BM_EventfdEpollPingPong(benchmark::State& state) {
   }
   send(to_partner, 2);
   partner.join();
-  Unpin();
   for (int fd : {to_partner, to_main, ep_partner, ep_main}) close(fd);
   state.SetItemsProcessed(state.iterations());
 }
 
 // The pollDesc round trip through real pipes: Fd facade reads/writes, the
-// EpollPoller thread delivering edge-triggered readiness (Go's pipe ping-pong).
+// EpollPoller thread delivering edge-triggered readiness (Go's pipe ping-pong;
+// bench/go/peer.go runs the same thing through Go's own netpoller). The
+// poller starts after the main thread is placed and inherits its CPU mask.
 template <class V>
 void BM_PipePingPong(benchmark::State& state) {
-  const int placement = static_cast<int>(state.range(0));
-  RealPoller<V> poller;
-  RealServer<V> server(&poller);
-  poller.Attach(&server);
-  poller.Start();
-  int p1[2], p2[2];
-  if (pipe2(p1, O_NONBLOCK) != 0 || pipe2(p2, O_NONBLOCK) != 0) {
-    state.SkipWithError("pipe2");
+  bench::MainPlacement place(static_cast<int>(state.range(0)));
+  bench::PolledServer<V> ps;
+  bench::FdPipe<V> there(ps.server), back(ps.server);
+  if (!there.ok() || !back.ok()) {
+    state.SkipWithError("pipe");
     return;
   }
-  auto open = [&](int fd) { return RealFd<V>::Open(server, fd, nullptr); };
-  auto r1 = open(p1[0]), w1 = open(p1[1]), r2 = open(p2[0]), w2 = open(p2[1]);
-  Pin(CpuFor(placement, 0));
   std::thread partner([&] {
-    Pin(CpuFor(placement, 1));
+    place.PinPartner();
     char c;
-    while (r1->Read(&c, 1).n == 1 && c == 'p') w2->Write(&c, 1);
+    while (there.r->Read(&c, 1).n == 1 && c == 'p') back.w->Write(&c, 1);
   });
   char c = 'p';
   for (auto _ : state) {
-    w1->Write(&c, 1);
-    r2->Read(&c, 1);
+    there.w->Write(&c, 1);
+    back.r->Read(&c, 1);
   }
   c = 'q';
-  w1->Write(&c, 1);
+  there.w->Write(&c, 1);
   partner.join();
-  Unpin();
-  r1.reset();
-  w1.reset();
-  r2.reset();
-  w2.reset();
-  poller.Stop();
   state.SetItemsProcessed(state.iterations());
 }
 
-#define PLACEMENTS ArgName("placement")->Arg(0)->Arg(1)->Arg(2)->UseRealTime()
+#define PLACEMENTS \
+  ArgName("placement")->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime()
 BENCHMARK(BM_FutexPingPong)->PLACEMENTS;
 BENCHMARK(BM_PollDescPingPong<Fixed>)->PLACEMENTS;
 BENCHMARK(BM_PollDescPingPong<Seed>)->PLACEMENTS;

@@ -237,26 +237,31 @@ def step_cross(run):
 
 
 def step_bench(run):
+    """Every benchmark suite and, when Go is installed, the Go netpoll peer,
+    through `scripts/pollstorm bench` (3 short repetitions): the ratios to the
+    same-run baselines, each with the previous run's ratio, and the derived
+    ratios (goals against Go, the cost of the fixed audit, scaling)."""
     out = os.path.join(run.dir, "bench")
-    os.makedirs(out, exist_ok=True)
-    files = []
-    for suite in ("hotpath_bench", "pingpong_bench", "deadline_bench"):
-        path = os.path.join(out, f"{suite}.json")
-        r = sh([os.path.join(ROOT, "build", "release", "bench", suite),
-                "--benchmark_repetitions=3", "--benchmark_min_time=0.05",
-                f"--benchmark_out={path}", "--benchmark_out_format=json"],
-               capture_output=True, text=True, timeout=600)
-        if r.returncode != 0:
-            return "failed", f"{suite} exit {r.returncode}"
-        files.append(path)
+    r = sh(["scripts/pollstorm", "bench", "--reps", "3", "--out", out,
+            "--benchmark_min_time=0.05"], capture_output=True, text=True, timeout=1800)
+    if r.returncode != 0:
+        return "failed", f"exit {r.returncode}: {(r.stderr or r.stdout).strip()[-300:]}"
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     import bench_report  # noqa: E402  (scripts/ is not a package)
-    rows = bench_report.ratio_rows(files)
+    try:
+        runs = bench_report.load_all([out])
+    except SystemExit:  # bench_report said why on stderr
+        return "failed", f"bench_report rejected the JSON in {out}"
+    rows = bench_report.ratio_rows(None, runs)
     prev = {r["name"]: r.get("ratio") for r in ((run.prev or {}).get("bench") or {}).get("ratios", [])}
-    for r in rows:
-        r["prev_ratio"] = prev.get(r["name"])
-    run.s["bench"] = {"ratios": rows}
-    return "ok", f"{len(rows)} benchmarks"
+    for row in rows:
+        row["prev_ratio"] = prev.get(row["name"])
+    derived = bench_report.derived_rows(None, runs)
+    run.s["bench"] = {"ratios": rows, "derived": derived}
+    goals = [d for d in derived if d["goal"] and d["value"] is not None]
+    met = sum(d["verdict"] == "met" for d in goals)
+    go = "Go peer run" if "Go peer skipped" not in r.stderr else "Go peer skipped (no go)"
+    return "ok", f"{len(rows)} benchmarks, goals met {met}/{len(goals)}, {go}"
 
 
 def step_coverage(run):

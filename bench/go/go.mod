@@ -1,0 +1,3 @@
+module pollstorm/bench/go
+
+go 1.19
