@@ -41,6 +41,15 @@ TEST(ModelTest, ReadTakesAByteOrParksAsAReader) {
   EXPECT_TRUE(m.Apply(O("read d0")).blocks) << "the reader took the byte that woke it";
 }
 
+TEST(ModelTest, AReaderWokenWithAnEmptyPipeSeesAnEventErrorSetWhileParked) {
+  PollModel m(1, 0);
+  EXPECT_TRUE(m.Apply(O("read d0")).blocks);
+  EXPECT_TRUE(m.Apply(O("everr d0 on")).wakes.empty()) << "an event error wakes nobody";
+  const Step s = m.Apply(O("ready d0 r"));
+  ASSERT_EQ(s.wakes.size(), 1u) << "EAGAIN, then pollWait's checkerr";
+  EXPECT_EQ(s.wakes[0], (Wake{0, 'r', kPollErrNotPollable}));
+}
+
 TEST(ModelTest, AByteWakesAPlainWaiterAndStaysInThePipe) {
   PollModel m(1, 0);
   EXPECT_TRUE(m.Apply(O("wait d0 r")).blocks);

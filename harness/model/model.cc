@@ -23,7 +23,9 @@ void PollModel::WakeWith(int desc, int mode, int err, Step* s) {
 
 // A readiness edge in one mode: wakes the parked waiter, or latches READY.
 // A parked reader wakes only if its pipe has a byte for it (then takes it);
-// with an empty pipe it reads EAGAIN and parks again, the READY spent.
+// with an empty pipe it reads EAGAIN and waits again, the READY spent: that
+// pollWait's checkerr returns an event error set while it was parked (which
+// woke nobody), else it parks again. (fuzz_ops found the model missing that.)
 void PollModel::Edge(int desc, int mode, Step* s) {
   Desc& d = d_[desc];
   Mode& m = d.m[Mi(mode)];
@@ -34,6 +36,8 @@ void PollModel::Edge(int desc, int mode, Step* s) {
   } else if (d.bytes > 0) {
     d.bytes--;
     WakeWith(desc, mode, kPollNoError, s);
+  } else if (const int e = CheckErr(d, mode); e != kPollNoError) {
+    WakeWith(desc, mode, e, s);
   }
 }
 

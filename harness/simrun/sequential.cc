@@ -48,10 +48,16 @@ struct Where {
 
 // The Fd facade's read loop (polldesc/fd.h) for one byte: the PollErr it
 // ends with. A syscall error other than EAGAIN is a harness bug here.
+// *waits (host memory) counts the pollWaits the loop has entered.
 template <class PD>
-int Read(PD* pd, int fd) {
+int Read(PD* pd, int fd, int* waits) {
+  struct Hooks {
+    int* waits;
+    void BeforeRead() {}
+    void BeforeWait() { ++*waits; }
+  };
   char byte;
-  const IoResult r = ReadLoop<SimEnv>(pd, fd, &byte, 1);
+  const IoResult r = ReadLoop<SimEnv>(pd, fd, &byte, 1, Hooks{waits});
   if (r.sys_errno != 0) {
     sim::Assert(false, r.sys_errno == EBADF ? "read: EBADF from the simulated kernel"
                                             : "read: a syscall error from the simulated kernel");
@@ -63,6 +69,7 @@ int Read(PD* pd, int fd) {
 struct Parked {
   sim::JoinHandle h{0};
   int* result = nullptr;  // host memory, set by the waiter when Wait returns
+  int* waits = nullptr;   // a reader's pollWaits so far (host memory); nullptr: a wait op
 };
 
 template <class V>
@@ -191,10 +198,11 @@ void Body(const ops::Program& prog) {
           PD* p = pd;
           const int mode = op.kind == OpKind::kRead ? kModeRead : op.mode;
           const int fd = (*fds)[op.desc];
+          int* waits = op.kind == OpKind::kRead ? sim::Make<int>(0) : nullptr;
           auto body = op.kind == OpKind::kRead
-                          ? std::function<void()>([p, fd, result] { *result = Read(p, fd); })
+                          ? std::function<void()>([p, fd, result, waits] { *result = Read(p, fd, waits); })
                           : std::function<void()>([p, mode, result] { *result = p->Wait(mode); });
-          (*parked)[{op.desc, mode}] = {sim::Spawn(std::move(body), "waiter"), result};
+          (*parked)[{op.desc, mode}] = {sim::Spawn(std::move(body), "waiter"), result, waits};
           // The model has it parked now: let it get there (its G in the slot)
           // before the next op, or report that it returned instead.
           for (int spins = 0;; spins++) {
@@ -213,13 +221,29 @@ void Body(const ops::Program& prog) {
             sim::Yield();
           }
         } else {
-          expect(where, op.kind == OpKind::kRead ? Read(pd, (*fds)[op.desc]) : pd->Wait(op.mode),
+          int waits = 0;
+          expect(where,
+                 op.kind == OpKind::kRead ? Read(pd, (*fds)[op.desc], &waits) : pd->Wait(op.mode),
                  *s.result);
         }
         break;
-      case OpKind::kReady:
+      case OpKind::kReady: {
+        // A parked reader the model keeps parked (its pipe is empty) is still
+        // woken by the port: it reads EAGAIN and waits again. Let it get back
+        // into pollWait before the next op, which could otherwise land in
+        // between (an `everr on` its re-wait would see).
+        auto it = parked->find({op.desc, kModeRead});
+        const bool reader = op.mode != kModeWrite && it != parked->end() &&
+                            it->second.waits != nullptr && model->parked(op.desc, kModeRead);
+        const int waits_before = reader ? *it->second.waits : 0;
         server->Ready(pd, op.mode);
+        for (int spins = 0; reader && *it->second.result < 0; spins++) {
+          if (*it->second.waits > waits_before && pd->DebugSnapshot().rg > kPdWait) break;
+          if (spins == 100000) fail(where.Str() + ": the woken reader never waited again");
+          sim::Yield();
+        }
         break;
+      }
       case OpKind::kIo:
         // A byte arrives; the poller's pass delivers its edge before the
         // next op (each op runs to quiescence: Go's findrunnable polls).
