@@ -2,7 +2,7 @@
 """mutate.py: the mutation self-test. How many planted bugs does the harness kill?
 
   mutate.py [--mutants NAME,...|all] [--modes MODE,...|all] [--budget S]
-            [--json PATH] [--work DIR] [--smoke]
+            [--json PATH [--resume]] [--work DIR] [--smoke]
 
 Each mutants/<name>.patch is applied to a scratch copy of the tree (one copy,
 reset between mutants, so builds are incremental). Every detection mode then
@@ -13,16 +13,21 @@ evidence) or survived. Modes whose tools are not built here are "n/a".
 Modes:
   unit        GoogleTest suites on real threads (dev preset), variant fixed
   tsan-storm  TSan storms (tsan preset): profiles mixed, deadline, reuse
-  sim         the simulator under weak memory, random chooser: corpus/sim
-              programs (the historical race shapes) on fixed, then its fixed
-              scenario tests
-  sim-pct     the same programs under the PCT chooser (depth 3) only
+  sim         the simulator, random chooser, sequential consistency: the
+              corpus/sim programs (the historical race shapes, the Fd read
+              over a simulated pipe) on fixed
+  sim-pct     the same programs under the PCT chooser (depth 3), SC
+  sim-weak    the same programs under weak memory (C++11 reads-from choices),
+              random chooser then PCT, half the budget each
   fuzz_ops    libFuzzer's fuzz_ops on fixed from the seeds (fuzz preset)
   fuzz_sched  libFuzzer's fuzz_sched on fixed from the seeds (fuzz preset)
   aarch64     the cross suite through QEMU, when the cross presets exist
 
 mutants/equivalent.txt lists the mutants argued equivalent (name: argument);
 they are excluded from the score, and a killed "equivalent" is flagged.
+--resume keeps the results already in --json PATH (mutants run with every
+requested mode are skipped), so an interrupted matrix goes on where it stopped
+and separate runs add up to one matrix.
 --smoke runs the ctest subset: two mutants that unit tests must kill quickly.
 Output: a kill matrix (text), --json PATH, and the mutation score.
 Exit: 0 every non-equivalent mutant killed, 1 survivors, 2 usage, 3 internal.
@@ -36,7 +41,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODES = ["unit", "tsan-storm", "sim", "sim-pct", "fuzz_ops", "fuzz_sched", "aarch64"]
+MODES = ["unit", "tsan-storm", "sim", "sim-pct", "sim-weak", "fuzz_ops", "fuzz_sched", "aarch64"]
 SMOKE = ["precedence-swapped", "zero-is-expired"]
 
 
@@ -185,9 +190,9 @@ def mode_tsan_storm(scratch, budget):
     return {"result": "survived", "how": "no finding in mixed, deadline, reuse", "seconds": spent}
 
 
-def sim_programs(scratch, bdir, budget, chooser):
-    """corpus/sim programs (the historical race shapes) on `fixed` in the
-    simulator under weak memory with the given chooser: (result or None, spent)."""
+def sim_programs(scratch, bdir, budget, chooser, weak):
+    """corpus/sim programs on `fixed` in the simulator with the given chooser,
+    under weak memory or sequential consistency: (result or None, spent)."""
     spent = 0.0
     progs = sorted(f for f in os.listdir(os.path.join(scratch.src, "corpus", "sim"))
                    if f.endswith(".txt"))
@@ -195,8 +200,9 @@ def sim_programs(scratch, bdir, budget, chooser):
         rc, out, secs, timed_out = run_timed(
             [os.path.join(bdir, "explore", "pollstorm-sim"), "run",
              os.path.join(scratch.src, "corpus", "sim", prog), "--variant", "fixed",
-             "--iterations", "20000", "--no-races", "--chooser", chooser],
-            max(budget / len(progs), 5))
+             "--iterations", "20000", "--no-races", "--chooser", chooser]
+            + ([] if weak else ["--sc"]),
+            max(budget / len(progs), 3))
         spent += secs
         if timed_out:
             # The simulator bounds every execution itself (a livelock is a
@@ -212,41 +218,33 @@ def sim_programs(scratch, bdir, budget, chooser):
     return None, spent
 
 
-def mode_sim(scratch, budget):
-    """The simulator under weak memory, random chooser: corpus/sim programs on
-    `fixed`, then the simulator's own `fixed` scenario tests."""
-    if not os.path.exists(os.path.join(scratch.src, "explore", "sim_main.cc")):
-        return {"result": "n/a", "how": "simulator not in this tree", "seconds": 0}
-    ok, log, bdir = scratch.build("dev", ["pollstorm-sim", "sim_test"])
-    if not ok:
-        return {"result": "killed", "how": "does not compile", "seconds": 0}
-    res, spent = sim_programs(scratch, bdir, budget / 2, "random")
-    if res is not None:
-        return res
-    rc, out, secs, timed_out = run_timed([os.path.join(bdir, "harness", "sim", "sim_test"),
-                                          "--gtest_filter=*Fixed*:*fixed*", "--gtest_fail_fast"],
-                                         max(budget - spent, 5))
-    spent += secs
-    if timed_out:
-        return {"result": "killed", "how": "simulator tests hung", "seconds": spent}
-    if rc != 0:
-        failed = [f.rstrip(",") for f in re.findall(r"\[  FAILED  \] (\S+\.\S+)", out)]
-        return {"result": "killed", "how": "failed: " + ", ".join(sorted(set(failed))[:3]),
-                "seconds": spent}
-    return {"result": "survived", "how": "corpus/sim programs and sim tests clean", "seconds": spent}
-
-
-def mode_sim_pct(scratch, budget):
-    """The simulator under weak memory, PCT chooser (depth 3) only."""
+def sim_mode(scratch, budget, runs, label):
+    """runs: (chooser, weak) pairs sharing the budget."""
     if not os.path.exists(os.path.join(scratch.src, "explore", "sim_main.cc")):
         return {"result": "n/a", "how": "simulator not in this tree", "seconds": 0}
     ok, log, bdir = scratch.build("dev", ["pollstorm-sim"])
     if not ok:
         return {"result": "killed", "how": "does not compile", "seconds": 0}
-    res, spent = sim_programs(scratch, bdir, budget, "pct")
-    if res is not None:
-        return res
-    return {"result": "survived", "how": "corpus/sim programs clean under PCT", "seconds": spent}
+    spent = 0.0
+    for chooser, weak in runs:
+        res, secs = sim_programs(scratch, bdir, budget / len(runs), chooser, weak)
+        spent += secs
+        if res is not None:
+            res["seconds"] = spent
+            return res
+    return {"result": "survived", "how": f"corpus/sim programs clean ({label})", "seconds": spent}
+
+
+def mode_sim(scratch, budget):
+    return sim_mode(scratch, budget, [("random", False)], "random, SC")
+
+
+def mode_sim_pct(scratch, budget):
+    return sim_mode(scratch, budget, [("pct", False)], "PCT, SC")
+
+
+def mode_sim_weak(scratch, budget):
+    return sim_mode(scratch, budget, [("random", True), ("pct", True)], "weak memory, random and PCT")
 
 
 def mode_fuzz(scratch, budget, target):
@@ -287,14 +285,14 @@ def mode_aarch64(scratch, budget):
 
 
 RUNNERS = {"unit": mode_unit, "tsan-storm": mode_tsan_storm, "sim": mode_sim,
-           "sim-pct": mode_sim_pct,
+           "sim-pct": mode_sim_pct, "sim-weak": mode_sim_weak,
            "fuzz_ops": lambda sc, b: mode_fuzz(sc, b, "fuzz_ops"),
            "fuzz_sched": lambda sc, b: mode_fuzz(sc, b, "fuzz_sched"),
            "aarch64": mode_aarch64}
 
 
 def main(argv):
-    names, modes, budget, json_path, smoke = None, list(MODES), 60.0, None, False
+    names, modes, budget, json_path, smoke, resume = None, list(MODES), 60.0, None, False, False
     work = os.path.join(ROOT, "build", "mutate")
     i = 1
     while i < len(argv):
@@ -302,8 +300,9 @@ def main(argv):
         if a in ("-h", "--help"):
             print(__doc__)
             return 0
-        if a == "--smoke":
-            smoke = True
+        if a in ("--smoke", "--resume"):
+            smoke = smoke or a == "--smoke"
+            resume = resume or a == "--resume"
             i += 1
             continue
         if i + 1 >= len(argv):
@@ -338,27 +337,46 @@ def main(argv):
     if unknown:
         usage(f"unknown mutant(s) {', '.join(unknown)} (see mutants/)")
     eq = equivalents()
-    os.makedirs(work, exist_ok=True)
-    scratch = Scratch(work)
+    if resume and not json_path:
+        usage("--resume needs --json PATH")
     results = {}
+    if resume and os.path.exists(json_path):
+        try:
+            with open(json_path) as f:
+                old = json.load(f)
+            for n, r in old["mutants"].items():
+                if n in all_m:
+                    results[n] = r["modes"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            usage(f"--resume: '{json_path}' is not a mutate.py matrix ({e}); move it away")
+        modes = [m for m in MODES if m in modes or m in old.get("modes", [])]
+    todo = [n for n in names if not all(m in results.get(n, {}) for m in modes)]
+    os.makedirs(work, exist_ok=True)
+    scratch = Scratch(work) if todo else None
     t0 = time.monotonic()
-    for n in names:
+    for n in todo:
         scratch.reset()
         try:
             scratch.apply(n)
         except RuntimeError as e:
             print(f"mutate: internal error: {e}", file=sys.stderr)
             return 3
-        results[n] = {}
+        results.setdefault(n, {})
         for m in modes:
+            if m in results[n]:
+                continue
             r = RUNNERS[m](scratch, budget)
             results[n][m] = r
             print(f"[{time.monotonic() - t0:7.0f}s] {n:<30} {m:<11} {r['result']:<9} "
                   f"{r['seconds']:6.1f}s  {r['how']}", file=sys.stderr, flush=True)
         if json_path:  # partial results survive an interruption
             write_json(json_path, all_m, results, modes, eq)
-    scratch.reset()
+    if scratch:
+        scratch.reset()
     return report(all_m, results, modes, eq, json_path)
+
+
+NOT_RUN = {"result": "not run", "seconds": 0, "how": ""}
 
 
 def score(results, eq):
@@ -385,16 +403,16 @@ def report(all_m, results, modes, eq, json_path):
     for n, r in results.items():
         cells = []
         for m in modes:
-            x = r[m]
+            x = r.get(m, NOT_RUN)
             cells.append({"killed": f"K {x['seconds']:5.1f}s", "survived": "survived",
-                          "n/a": "n/a"}[x["result"]])
+                          "n/a": "n/a", "not run": "not run"}[x["result"]])
         tag = "  (argued equivalent)" if n in eq else ""
         print(f"{n:<{w}}  " + "  ".join(f"{c:<10}" for c in cells) + tag)
     print(f"\nmutation score: {len(killed)}/{len(considered)} killed"
           + (f" ({100 * len(killed) / len(considered):.0f}%)" if considered else ""))
     for m in modes:
-        only = [n for n, r in results.items() if r[m]["result"] == "killed" and
-                not any(r[o]["result"] == "killed" for o in modes if o != m)]
+        only = [n for n, r in results.items() if r.get(m, NOT_RUN)["result"] == "killed" and
+                not any(r.get(o, NOT_RUN)["result"] == "killed" for o in modes if o != m)]
         print(f"  killed only by {m}: {len(only)}" + (f" ({', '.join(only)})" if only else ""))
     survivors = [n for n in results if n not in killed]
     for n in survivors:
