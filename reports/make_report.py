@@ -144,6 +144,7 @@ def bench_section(s, run_dir):
                    f"<td>{'' if r.get('ratio') is None else '%.2fx' % r['ratio']}</td>"
                    f"<td>{'' if prev is None else '%.2fx' % prev}</td></tr>")
     out.append("</table>")
+    out.append(derived_table(b.get("derived") or []))
     with_ratio = [r for r in rows if r.get("ratio") is not None]
     if with_ratio:
         def draw(ax):
@@ -158,6 +159,27 @@ def bench_section(s, run_dir):
         p = plot(os.path.join(run_dir, "bench.png"), draw)
         if p:
             out.append(f'<img src="{p}" alt="benchmark ratios" class="tall">')
+    return "\n".join(out)
+
+
+def derived_table(derived):
+    """The derived ratios (scripts/bench_report.py derived_rows): the goals
+    against Go's netpoll, the cost of the fixed audit, scaling. Goals first."""
+    if not derived:
+        return ""
+    rows = sorted(derived, key=lambda d: (not d.get("goal"), d.get("group", "")))
+    out = ["<h3>Derived ratios: goals against Go's netpoll, the audit's cost, scaling</h3>",
+           "<table><tr><th>group</th><th>ratio</th><th>value</th><th>goal</th>"
+           "<th>verdict</th></tr>"]
+    for d in rows:
+        v = d.get("value")
+        verdict = d.get("verdict") or ""
+        cls = "good" if verdict == "met" else "bad" if verdict.startswith("MISSED") else "dim"
+        out.append(f"<tr><td>{esc(d.get('group', ''))}</td><td>{esc(d.get('label', ''))}</td>"
+                   f"<td>{esc(d.get('note') or 'n/a') if v is None else '%.2fx' % v}</td>"
+                   f"<td>{esc(d.get('goal_text', ''))}</td>"
+                   f'<td class="{cls}">{esc(verdict)}</td></tr>')
+    out.append("</table>")
     return "\n".join(out)
 
 
