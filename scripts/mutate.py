@@ -146,13 +146,16 @@ def run_timed(cmd, budget, **kw):
         return None, out, time.monotonic() - t, True
 
 
+UNIT_FILTER = "*/fixed.*:FdTest/fixed.*:*DeathTest*"
+
+
 def mode_unit(scratch, budget):
     ok, log, bdir = scratch.build("dev", ["polldesc_test"])
     if not ok:
         return {"result": "killed", "how": "does not compile", "seconds": 0}
     rc, out, secs, timed_out = run_timed(
         [os.path.join(bdir, "tests", "polldesc_test"),
-         "--gtest_filter=*/fixed.*:FdTest/fixed.*:*DeathTest*", "--gtest_fail_fast"], budget)
+         "--gtest_filter=" + UNIT_FILTER, "--gtest_fail_fast"], budget)
     if timed_out:
         return {"result": "killed", "how": "a test hung past the budget (lost wakeup)", "seconds": secs}
     if rc != 0:
@@ -274,13 +277,24 @@ def mode_aarch64(scratch, budget):
     if shutil.which("qemu-aarch64") is None or \
             not os.path.exists(os.path.join(ROOT, "cmake", "aarch64-linux-gnu.cmake")):
         return {"result": "n/a", "how": "cross toolchain or qemu-user not installed", "seconds": 0}
-    ok, log, bdir = scratch.build("aarch64-lse", ["polldesc_test"])
+    # pollstorm-qemu-exec: the LD_PRELOAD shim that makes a death test's
+    # re-exec go through QEMU (cross/); without it every death test fails.
+    ok, log, bdir = scratch.build("aarch64-lse", ["polldesc_test", "pollstorm-qemu-exec"])
     if not ok:
         return {"result": "n/a", "how": "cross build failed: " + log[-120:], "seconds": 0}
+    # The same tests as the unit mode (the fixed variant and the death
+    # tests), through ctest so the toolchain file's emulator runs them;
+    # GoogleTest reads its flags from the environment, which qemu-user passes on.
     rc, out, secs, timed_out = run_timed(
-        ["ctest", "--test-dir", bdir, "-R", "^unit", "--timeout", str(int(budget))], budget + 30)
+        ["ctest", "--test-dir", bdir, "-R", "^unit", "--output-on-failure",
+         "--timeout", str(int(budget))], budget + 30,
+        env=dict(os.environ, GTEST_FILTER=UNIT_FILTER, GTEST_FAIL_FAST="1"))
     if timed_out or rc != 0:
-        return {"result": "killed", "how": "aarch64 unit tests failed or hung", "seconds": secs}
+        failed = sorted(set(f.rstrip(",") for f in re.findall(r"\[  FAILED  \] (\S+\.\S+)", out)))
+        fatal = re.search(r"fatal error: ([^\n]{0,80})", out)
+        how = ("failed: " + ", ".join(failed[:3]) if failed else
+               f"fatal: {fatal.group(1)}" if fatal else "unit tests failed or hung (ctest timeout)")
+        return {"result": "killed", "how": "aarch64 " + how, "seconds": secs}
     return {"result": "survived", "how": "aarch64 unit tests pass", "seconds": secs}
 
 
