@@ -223,6 +223,49 @@ def coverage_section(s):
     return "\n".join(out)
 
 
+def canary_section(s):
+    """The litmus canary per platform (harness/litmus, scripts/cross.sh):
+    weak outcomes seen out of the instances run, against C11."""
+    c = s.get("canary")
+    cross = s.get("cross") or {}
+    if not c:
+        return generic_section("Cross job (aarch64)", cross) if cross else ""
+    plats = list(c)
+    tests = []
+    for p in plats:
+        for t in c[p].get("tests", []):
+            if t["name"] not in tests:
+                tests.append(t["name"])
+    out = ["<h2>Litmus canary per platform</h2>",
+           "<p>Weak outcomes seen per test (instances in brackets). A forbidden outcome "
+           "(C11 forbids it) seen on a platform means that platform cannot be trusted for "
+           "that shape: a finding of the same shape there is explained by the platform, "
+           "not by the port.</p>",
+           "<table><tr><th>test</th>" + "".join(f"<th>{esc(p)}</th>" for p in plats)
+           + "<th>C11</th></tr>"]
+    for name in tests:
+        cells, allowed = [], ""
+        for p in plats:
+            t = next((x for x in c[p].get("tests", []) if x["name"] == name), None)
+            if t is None:
+                cells.append("<td></td>")
+                continue
+            weak = [o for o in t.get("outcomes", []) if o.get("weak")]
+            allowed = "allowed" if all(o.get("c11_allowed") for o in weak) else "FORBIDDEN"
+            n = t.get("forbidden", 0) or t.get("weak", 0)
+            cls = "bad" if t.get("forbidden") else "dim"
+            cells.append(f'<td class="{cls}">{n} ({t.get("instances", "?")})</td>')
+        orders = next((x.get("orders", "") for p in plats for x in c[p].get("tests", [])
+                       if x["name"] == name), "")
+        out.append(f"<tr><td>{esc(name)} ({esc(orders)})</td>" + "".join(cells)
+                   + f"<td>{allowed}</td></tr>")
+    out.append("</table>")
+    if cross.get("summary"):
+        out.append(f"<details><summary>cross job summary (exit {cross.get('exit')})</summary>"
+                   f"<pre>{esc(cross['summary'])}</pre></details>")
+    return "\n".join(out)
+
+
 def generic_section(title, obj):
     if not obj:
         return ""
@@ -263,7 +306,7 @@ def render(run_dir):
     parts.append("</table>")
     parts.append(storms_section(s, run_dir))
     parts.append(bench_section(s, run_dir))
-    parts.append(generic_section("Litmus canary", s.get("canary")))
+    parts.append(canary_section(s))
     parts.append(generic_section("Simulator", s.get("sim")))
     parts.append(generic_section("Fuzzing", s.get("fuzz")))
     parts.append(coverage_section(s))
