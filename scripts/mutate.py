@@ -2,7 +2,7 @@
 """mutate.py: the mutation self-test. How many planted bugs does the harness kill?
 
   mutate.py [--mutants NAME,...|all] [--modes MODE,...|all] [--budget S]
-            [--json PATH [--resume]] [--work DIR] [--smoke]
+            [--json PATH [--resume]] [--markdown PATH] [--work DIR] [--smoke]
 
 Each mutants/<name>.patch is applied to a scratch copy of the tree (one copy,
 reset between mutants, so builds are incremental). Every detection mode then
@@ -28,6 +28,7 @@ they are excluded from the score, and a killed "equivalent" is flagged.
 --resume keeps the results already in --json PATH (mutants run with every
 requested mode are skipped), so an interrupted matrix goes on where it stopped
 and separate runs add up to one matrix.
+--markdown PATH also writes the matrix as a Markdown table (mutants/RESULTS.md).
 --smoke runs the ctest subset: two mutants that unit tests must kill quickly.
 Output: a kill matrix (text), --json PATH, and the mutation score.
 Exit: 0 every non-equivalent mutant killed, 1 survivors, 2 usage, 3 internal.
@@ -307,6 +308,7 @@ RUNNERS = {"unit": mode_unit, "tsan-storm": mode_tsan_storm, "sim": mode_sim,
 
 def main(argv):
     names, modes, budget, json_path, smoke, resume = None, list(MODES), 60.0, None, False, False
+    md_path = None
     work = os.path.join(ROOT, "build", "mutate")
     i = 1
     while i < len(argv):
@@ -338,6 +340,8 @@ def main(argv):
                 usage("--budget must be positive")
         elif a == "--json":
             json_path = v
+        elif a == "--markdown":
+            md_path = v
         elif a == "--work":
             work = os.path.abspath(v)
         else:
@@ -387,6 +391,8 @@ def main(argv):
             write_json(json_path, all_m, results, modes, eq)
     if scratch:
         scratch.reset()
+    if md_path:
+        write_markdown(md_path, all_m, results, modes, eq, budget)
     return report(all_m, results, modes, eq, json_path)
 
 
@@ -410,6 +416,37 @@ def write_json(path, all_m, results, modes, eq):
     os.replace(path + ".tmp", path)
 
 
+def only_killed_by(results, modes, m):
+    return [n for n, r in results.items() if r.get(m, NOT_RUN)["result"] == "killed" and
+            not any(r.get(o, NOT_RUN)["result"] == "killed" for o in modes if o != m)]
+
+
+def write_markdown(path, all_m, results, modes, eq, budget):
+    killed, considered = score(results, eq)
+    cell = {"killed": None, "survived": "survived", "n/a": "n/a", "not run": "not run"}
+    lines = ["| mutant | what it plants | " + " | ".join(modes) + " |",
+             "|---|---|" + "---|" * len(modes)]
+    for n, r in results.items():
+        cells = []
+        for m in modes:
+            x = r.get(m, NOT_RUN)
+            cells.append(f"K {x['seconds']:.1f}s" if x["result"] == "killed" else cell[x["result"]])
+        tag = " (argued equivalent)" if n in eq else ""
+        lines.append(f"| {n}{tag} | {all_m.get(n, '')} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"**Score: {len(killed)}/{len(considered)} non-equivalent mutants killed"
+                 + (f" ({100 * len(killed) / len(considered):.0f}%)" if considered else "") + ".**"
+                 + f" Per-mode budget {budget:.0f} s unless the cell took longer (a hang is a kill"
+                 " at the mode's time-out).")
+    lines.append("")
+    lines.append("Killed by only one mode: " + "; ".join(
+        f"{m}: {len(o)}" + (f" ({', '.join(o)})" if o else "")
+        for m in modes for o in [only_killed_by(results, modes, m)]))
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+
+
 def report(all_m, results, modes, eq, json_path):
     killed, considered = score(results, eq)
     w = max(len(n) for n in results)
@@ -425,8 +462,7 @@ def report(all_m, results, modes, eq, json_path):
     print(f"\nmutation score: {len(killed)}/{len(considered)} killed"
           + (f" ({100 * len(killed) / len(considered):.0f}%)" if considered else ""))
     for m in modes:
-        only = [n for n, r in results.items() if r.get(m, NOT_RUN)["result"] == "killed" and
-                not any(r.get(o, NOT_RUN)["result"] == "killed" for o in modes if o != m)]
+        only = only_killed_by(results, modes, m)
         print(f"  killed only by {m}: {len(only)}" + (f" ({', '.join(only)})" if only else ""))
     survivors = [n for n in results if n not in killed]
     for n in survivors:
