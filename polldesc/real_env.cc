@@ -1,6 +1,9 @@
 #include "polldesc/real_env.h"
 
 #include <linux/futex.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,7 +167,7 @@ void TimerService::RemoveAt(int i) {
 }
 
 void TimerService::Modify(RealTimer* t, int64_t when, TimerFunc f, void* arg, uintptr_t seq) {
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::mutex> l(mu_);
   t->when_ = when;
   t->f_ = f;
   t->arg_ = arg;
@@ -175,7 +178,24 @@ void TimerService::Modify(RealTimer* t, int64_t when, TimerFunc f, void* arg, ui
   }
   Up(t->heap_index_);
   Down(t->heap_index_);
-  if (heap_.front() == t) cv_.notify_one();  // an earlier deadline: re-sleep
+  // Wake the loop only if it sleeps past this deadline (Go's modtimer: a
+  // timer moved later is left for the P to find). A deadline at or after
+  // sleep_until_ is found when the loop wakes as planned and re-reads the
+  // heap; that includes every re-arm to a later time. kAwake (INT64_MIN)
+  // never compares greater: an awake or already-woken loop needs no wake.
+  if (when >= sleep_until_) return;
+  sleep_until_ = kAwake;  // woken: it re-reads the heap before it sleeps again
+  notifies_++;
+  // Notified after unlocking, so the loop does not wake into a held mu_.
+  // Nothing is lost: the loop is inside its wait (sleep_until_ was not
+  // kAwake), and if it times out first it re-reads the heap anyway.
+  l.unlock();
+  cv_.notify_one();
+}
+
+uint64_t TimerService::DebugNotifies() {
+  std::lock_guard<std::mutex> l(mu_);
+  return notifies_;
 }
 
 bool TimerService::Delete(RealTimer* t) {
@@ -191,10 +211,23 @@ void TimerService::WaitIdle(RealTimer* t) {
 }
 
 void TimerService::Loop() {
+#ifdef __linux__
+  // Timer slack 1 ns (the minimum; 0 would restore the default) for this
+  // thread only: its timed waits are the deadlines. Sub-millisecond
+  // deadlines are the point of this port (Go's netpoll rounds them up to
+  // 1 ms), and the default 50 us slack made every deadline fire 50 us late
+  // (reports/BENCH-FIGURES.md). Waiters and the poller keep the default.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+#endif
   std::unique_lock<std::mutex> l(mu_);
   for (;;) {
+    // Every wait below is followed by `continue`: after any wake (notified,
+    // timed out, spurious) the loop re-reads the front of the heap, so a
+    // timer moved later while it slept is not fired early.
     if (heap_.empty()) {
+      sleep_until_ = INT64_MAX;
       cv_.wait(l);
+      sleep_until_ = kAwake;
       continue;
     }
     RealTimer* t = heap_.front();
@@ -203,7 +236,12 @@ void TimerService::Loop() {
       // Sleep at most kMaxTimerSleepNs at a time: a saturated deadline
       // (INT64_MAX) would overflow steady_clock::now() + d inside wait_for,
       // which then returns at once and spins holding mu_.
-      cv_.wait_for(l, std::chrono::nanoseconds(std::min(t->when_ - now, kMaxTimerSleepNs)));
+      const int64_t d = std::min(t->when_ - now, kMaxTimerSleepNs);
+      // wait_for measures d from its own, later, reading of the clock, so
+      // the loop wakes no earlier than now + d.
+      sleep_until_ = now + d;
+      cv_.wait_for(l, std::chrono::nanoseconds(d));
+      sleep_until_ = kAwake;
       continue;
     }
     RemoveAt(0);

@@ -6,7 +6,9 @@
 //   RealParker       one-shot futex park token (wake-before-sleep safe,
 //                    spurious futex wakes absorbed).
 //   TimerService     one thread, an indexed min-heap; callbacks run without
-//                    the service lock; Delete never waits for a running one.
+//                    the service lock; Delete never waits for a running one;
+//                    a re-arm wakes the thread only if it sleeps past the
+//                    new deadline.
 //   RealTimer        a timer owned by a PollDesc, served by TimerService.
 //   RealEnv          the Env (see env.h).
 #pragma once
@@ -93,8 +95,14 @@ class TimerService {
   void Modify(RealTimer* t, int64_t when, TimerFunc f, void* arg, uintptr_t seq);
   bool Delete(RealTimer* t);
   void WaitIdle(RealTimer* t);
+  // How many times Modify has woken the timer thread (tests only).
+  uint64_t DebugNotifies();
 
  private:
+  // sleep_until_ while the loop is awake or already woken: it looks at the
+  // heap before it sleeps again, so nothing needs to wake it.
+  static constexpr int64_t kAwake = INT64_MIN;
+
   TimerService();
   void Loop();
   void Up(int i);
@@ -107,6 +115,12 @@ class TimerService {
   std::condition_variable idle_cv_;  // WaitIdle waits for running_ to change
   std::vector<RealTimer*> heap_;     // guarded by mu_; min-heap on when_
   RealTimer* running_ = nullptr;     // guarded by mu_; whose callback runs now
+  // Guarded by mu_. When the sleeping loop will next look at the heap unless
+  // woken (INT64_MAX: not before a wake), or kAwake. While the loop sleeps,
+  // no pending timer is due before it: Modify wakes the loop for an earlier
+  // deadline only (a later one is found when the loop wakes as planned).
+  int64_t sleep_until_ = kAwake;
+  uint64_t notifies_ = 0;  // guarded by mu_
   std::thread thread_;
 };
 

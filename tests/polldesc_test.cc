@@ -12,6 +12,7 @@
 #include <chrono>
 #include <future>
 #include <thread>
+#include <utility>
 
 #include "polldesc/real.h"
 #include "tests/test_util.h"
@@ -175,6 +176,81 @@ TYPED_TEST(PollDescTest, ShorteningDeadlineWhileBlockedWakesEarlier) {
   pd->SetDeadline(Ms(20), kModeRead);
   EXPECT_EQ(waiter.get(), kPollErrTimeout);
   this->CloseMem(pd);
+}
+
+// The timer service (polldesc/real_env.cc) wakes its thread only for a
+// deadline earlier than the one it sleeps until. Pushing a pending deadline
+// later, as internal/poll does before every read, must not wake it: this
+// counts the wakes Modify sends, which is exact (decided under the service
+// lock), not a timing.
+TYPED_TEST(PollDescTest, RearmToLaterDeadlineDoesNotWakeTimerThread) {
+  auto* pd = this->OpenMem();
+  pd->SetDeadline(Ms(3600000), kModeRead);  // the first arm may wake it
+  TimerService& ts = TimerService::Global();
+  const uint64_t before = ts.DebugNotifies();
+  for (int i = 1; i <= 1000; i++) pd->SetDeadline(Ms(3600000) + i, kModeRead);
+  EXPECT_EQ(ts.DebugNotifies(), before) << "a re-arm to a later deadline woke the timer thread";
+  EXPECT_TRUE(pd->DebugSnapshot().rt_armed);
+  EXPECT_EQ(pd->Reset(kModeRead), kPollNoError) << "the deadline is an hour away";
+  this->CloseMem(pd);
+}
+
+// The timer thread sleeps until the first deadline, which is then moved
+// later without waking it: it wakes at the old deadline, must find nothing
+// due, and fire at the new one, never before. (No wake count here: on a
+// loaded machine the first deadline may fire before the re-arm, which then
+// arms afresh and rightly wakes the thread.)
+TYPED_TEST(PollDescTest, RearmToLaterDeadlineFiresNeverAtTheOldOne) {
+  auto* pd = this->OpenMem();
+  ASSERT_EQ(pd->Reset(kModeRead), kPollNoError);
+  pd->SetDeadline(Ms(20), kModeRead);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // let the timer thread sleep
+  const int64_t start = RealEnv::Nanotime();
+  pd->SetDeadline(Ms(120), kModeRead);
+  EXPECT_EQ(pd->Wait(kModeRead), kPollErrTimeout);
+  EXPECT_GE(RealEnv::Nanotime() - start, Ms(120)) << "fired at (or near) the old deadline";
+  EXPECT_EQ(pd->DebugSnapshot().rd, -1);
+  this->CloseMem(pd);
+}
+
+// Deadlines moved both ways among several pending timers: each fires, never
+// before its own (new) deadline, and one moved earlier does not drag the
+// others with it.
+TYPED_TEST(PollDescTest, RearmsBothWaysAmongSeveralTimersFireNeverEarly) {
+  auto* a = this->OpenMem();
+  auto* b = this->OpenMem();
+  auto* c = this->OpenMem();
+  a->SetDeadline(Ms(3600000), kModeRead);
+  b->SetDeadline(Ms(50), kModeRead);
+  c->SetDeadline(Ms(3600000) + 1, kModeRead);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // let it sleep until b's
+  const int64_t start = RealEnv::Nanotime();
+  a->SetDeadline(Ms(40), kModeRead);   // an hour -> 40 ms: before b's, a wake
+  b->SetDeadline(Ms(80), kModeRead);   // 50 ms -> 80 ms: later, no wake
+  c->SetDeadline(Ms(60), kModeWrite);  // c's read deadline stays an hour away
+  auto wa = std::async(std::launch::async, [&] {
+    const int r = a->Wait(kModeRead);
+    return std::make_pair(r, RealEnv::Nanotime() - start);
+  });
+  auto wb = std::async(std::launch::async, [&] {
+    const int r = b->Wait(kModeRead);
+    return std::make_pair(r, RealEnv::Nanotime() - start);
+  });
+  const int rc = c->Wait(kModeWrite);
+  const int64_t tc = RealEnv::Nanotime() - start;
+  const auto [ra, ta] = wa.get();
+  const auto [rb, tb] = wb.get();
+  EXPECT_EQ(ra, kPollErrTimeout);
+  EXPECT_EQ(rb, kPollErrTimeout);
+  EXPECT_EQ(rc, kPollErrTimeout);
+  EXPECT_GE(ta, Ms(40));
+  EXPECT_GE(tb, Ms(80));
+  EXPECT_GE(tc, Ms(60));
+  EXPECT_EQ(c->Reset(kModeRead), kPollNoError) << "c's read deadline fired with its write one";
+  EXPECT_TRUE(c->DebugSnapshot().rt_armed);
+  this->CloseMem(a);
+  this->CloseMem(b);
+  this->CloseMem(c);
 }
 
 TYPED_TEST(PollDescTest, ComboDeadlineUsesOneTimerForBoth) {
