@@ -7,6 +7,9 @@
 // checked by a deadline that must fire (or a result that must not appear)
 // after a generous interval; "never early" compares against CLOCK_MONOTONIC.
 #include <gtest/gtest.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <atomic>
 #include <chrono>
@@ -252,6 +255,25 @@ TYPED_TEST(PollDescTest, RearmsBothWaysAmongSeveralTimersFireNeverEarly) {
   this->CloseMem(b);
   this->CloseMem(c);
 }
+
+#ifdef __linux__
+// The timer thread runs with 1 ns timer slack (the default 50 us made every
+// deadline 50 us late). Read from inside a timer callback, which runs on
+// that thread; the test's own thread keeps the default.
+TEST(TimerServiceTest, TimerThreadRunsWithOneNanosecondSlack) {
+  std::promise<long> slack;
+  RealTimer t;
+  t.Modify(
+      RealEnv::Nanotime(),
+      [](void* arg, uintptr_t) {
+        static_cast<std::promise<long>*>(arg)->set_value(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+      },
+      &slack, 0);
+  EXPECT_EQ(slack.get_future().get(), 1);
+  t.WaitIdle();  // the callback has returned before t goes away
+  EXPECT_NE(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), 1) << "only the timer thread changes";
+}
+#endif
 
 TYPED_TEST(PollDescTest, ComboDeadlineUsesOneTimerForBoth) {
   auto* pd = this->OpenMem();
