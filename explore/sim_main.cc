@@ -6,12 +6,14 @@
 //                                           the same kind of finding still appears)
 // Exit: 0 clean, 1 finding, 2 usage or input error, 3 internal error.
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 #include "harness/ops/ops.h"
+#include "harness/sim/choose/pct.h"
 #include "harness/simrun/program_runner.h"
 #include "harness/simrun/sequential.h"
 #include "polldesc/variants.h"
@@ -177,6 +179,20 @@ int Run(const Cli& c) {
                 static_cast<unsigned long long>(st.executions),
                 static_cast<unsigned long long>(st.steps), c.variant.c_str(),
                 c.cfg.weak_memory ? "weak memory" : "sequential consistency");
+    if (c.cfg.chooser == sim::ChooserKind::kPct && st.executions > 0) {
+      // The guarantee PCT gives for this run: each execution finds a given
+      // bug of depth d with probability at least 1/(n k^(d-1)), n threads
+      // and k scheduling points measured here (thread choices only: the
+      // weak-memory reads-from choices come on top, at random).
+      const double p = sim::PctChooser::ProbabilityBound(st.max_threads, st.max_steps,
+                                                        c.cfg.pct_depth);
+      std::printf("PCT depth %d: n = %u threads, k = %llu steps, bound 1/(n k^(d-1)) = %.3g per "
+                  "execution; a depth-%d bug survives all %llu executions with probability "
+                  "<= %.3g\n",
+                  c.cfg.pct_depth, st.max_threads, static_cast<unsigned long long>(st.max_steps), p,
+                  c.cfg.pct_depth, static_cast<unsigned long long>(st.executions),
+                  std::exp(static_cast<double>(st.executions) * std::log1p(-std::min(p, 1.0 - 1e-12))));
+    }
     return 0;
   }
   f->schedule_hex = OneLine(f->schedule_hex);

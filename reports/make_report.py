@@ -223,6 +223,67 @@ def coverage_section(s):
     return "\n".join(out)
 
 
+def sim_section(s):
+    """The simulator under PCT: per program, executions, the result, and the
+    probability bound 1/(n k^(d-1)) for the schedules explored."""
+    m = s.get("sim")
+    if not m:
+        return ""
+    out = [f"<h2>Simulator: corpus/sim under PCT (depth {m.get('depth')}, weak memory) on "
+           f"{esc(m.get('variant', '?'))}</h2>",
+           "<p>PCT finds a given bug of depth d in one execution with probability at least "
+           "1/(n&middot;k<sup>d&minus;1</sup>) (n threads, k scheduling points). The last "
+           "column bounds the chance that such a bug survived every execution of the run.</p>",
+           "<table><tr><th>program</th><th>executions</th><th>result</th><th>n</th><th>k</th>"
+           "<th>bound per execution</th><th>P(depth-3 bug missed)</th></tr>"]
+    for r in m.get("programs", []):
+        res = r.get("finding")
+        cls = "bad" if res else "good"
+        out.append(f"<tr><td>{esc(r['program'])}</td><td>{r.get('executions') or ''}</td>"
+                   f'<td class="{cls}">{esc(res or "clean")}</td><td>{r.get("n", "")}</td>'
+                   f"<td>{r.get('k', '')}</td>"
+                   f"<td>{'' if 'bound' not in r else '%.3g' % r['bound']}</td>"
+                   f"<td>{'' if 'p_miss' not in r else '%.3g' % r['p_miss']}</td></tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def fuzz_section(s, run_dir):
+    """Fuzzing: executions per second and coverage over time, per target."""
+    f = s.get("fuzz")
+    if not f:
+        return ""
+    series = f.get("series") or {}
+    out = [f"<h2>Fuzzing ({esc(f.get('variant', '?'))}, {esc(f.get('seconds_per_target', '?'))} s "
+           "per target, -fork over the cores)</h2>"]
+    if not series:
+        out.append("<p>No progress lines were recorded.</p>")
+        return "\n".join(out)
+    out.append("<table><tr><th>target</th><th>executions</th><th>exec/s (last)</th>"
+               "<th>coverage (edges)</th><th>features</th></tr>")
+    for t, pts in series.items():
+        p = pts[-1]
+        out.append(f"<tr><td>{esc(t)}</td><td>{p['execs']:,}</td><td>{p['exec_s']:,}</td>"
+                   f"<td>{p['cov']:,}</td><td>{p['ft']:,}</td></tr>")
+    out.append("</table>")
+
+    def draw(ax):
+        ax2 = ax.twinx()
+        for t, pts in series.items():
+            ax.plot([p["t"] for p in pts], [p["exec_s"] for p in pts], marker=".", label=f"{t} exec/s")
+            ax2.plot([p["t"] for p in pts], [p["ft"] for p in pts], ls="--", label=f"{t} features")
+        ax.set_xlabel("seconds into the campaign")
+        ax.set_ylabel("exec/s")
+        ax2.set_ylabel("coverage features (dashed)")
+        ax.legend(fontsize=7, loc="lower left")
+        ax2.legend(fontsize=7, loc="lower right")
+        ax.set_title("fuzz exec/s and coverage over time")
+    p = plot(os.path.join(run_dir, "fuzz.png"), draw)
+    if p:
+        out.append(f'<img src="{p}" alt="fuzz exec/s and coverage over time">')
+    return "\n".join(out)
+
+
 def canary_section(s):
     """The litmus canary per platform (harness/litmus, scripts/cross.sh):
     weak outcomes seen out of the instances run, against C11."""
@@ -307,8 +368,8 @@ def render(run_dir):
     parts.append(storms_section(s, run_dir))
     parts.append(bench_section(s, run_dir))
     parts.append(canary_section(s))
-    parts.append(generic_section("Simulator", s.get("sim")))
-    parts.append(generic_section("Fuzzing", s.get("fuzz")))
+    parts.append(sim_section(s))
+    parts.append(fuzz_section(s, run_dir))
     parts.append(coverage_section(s))
     parts.append(mutation_section(s))
     parts.append("</body></html>")

@@ -5,7 +5,8 @@
 
 Steps, in order, sharing the time budget: build (tsan, release), storms (TSan
 storms on every variant: time to detect for legacy and seed, the budget's share
-on every profile for the variant under test), fuzz, coverage (llvm-cov of
+on every profile for the variant under test), sim (corpus/sim under PCT with
+its probability bound), fuzz, coverage (llvm-cov of
 polldesc/ by the corpus), cross, bench, mutation (a rotating handful of
 mutants on a short night, all of them on a long one).
 A step whose tools are not built or installed yet is recorded as "skipped"
@@ -33,7 +34,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ["legacy", "seed", "fixed"]
 PROFILES = ["mixed", "ready", "deadline", "reuse", "io"]
-STEPS = ["build", "storms", "fuzz", "coverage", "cross", "bench", "mutation"]
+STEPS = ["build", "storms", "sim", "fuzz", "coverage", "cross", "bench", "mutation"]
 HISTORICAL = {"legacy", "seed"}
 
 
@@ -204,6 +205,52 @@ def step_storms(run):
     return "ok", f"{len(run.s['storms'])} storms"
 
 
+def step_sim(run):
+    """The simulator under PCT (weak memory) on the variant under test: every
+    corpus/sim program (the historical race shapes, the Fd read), with PCT's
+    probability bound for the schedules explored."""
+    sim = os.path.join(ROOT, "build", "release", "explore", "pollstorm-sim")
+    if not os.path.exists(sim):
+        return "skipped", "build/release has no pollstorm-sim"
+    variant = run.inject or "fixed"
+    iters = 200000 if run.left() < 2 * 3600 else 5000000
+    progs = sorted(f for f in os.listdir(os.path.join(ROOT, "corpus", "sim")) if f.endswith(".txt"))
+    rows = []
+    for prog in progs:
+        path = os.path.join(ROOT, "corpus", "sim", prog)
+        t0 = time.monotonic()
+        r = sh([sim, "run", path, "--variant", variant, "--chooser", "pct", "--iterations",
+                str(iters), "--no-races"], capture_output=True, text=True, timeout=1800)
+        row = {"program": prog, "exit": r.returncode, "seconds": round(time.monotonic() - t0, 1)}
+        m = re.search(r"clean: (\d+) executions", r.stdout)
+        if m:
+            row["executions"] = int(m.group(1))
+        b = re.search(r"n = (\d+) threads, k = (\d+) steps, bound [^=]+= ([0-9.e+-]+) per "
+                      r"execution; .* probability <= ([0-9.e+-]+)", r.stdout)
+        if b:
+            row.update(n=int(b.group(1)), k=int(b.group(2)), bound=float(b.group(3)),
+                       p_miss=float(b.group(4)))
+        f = re.search(r"^FINDING ([a-z-]+): ([^\n]*)", r.stdout, re.M)
+        if f:
+            e = re.search(r"execution: (\d+)", r.stdout)
+            rep_ = re.search(r"repro: ([^\n]*)", r.stdout)
+            row["finding"] = f.group(2)
+            row["executions"] = int(e.group(1)) if e else None
+            msg = re.sub(r" \(at [^)]*\)+$", "", f.group(2))
+            run.add_finding({"kind": "lost-wakeup" if "lost wakeup" in msg else f.group(1),
+                             "message": msg, "variant": variant,
+                             "signature": f"sim:{variant}:{prog}:{re.sub(r'[0-9]+', '#', msg)}",
+                             "after_s": row["seconds"], "repro": rep_.group(1) if rep_ else "",
+                             "detail": r.stdout[-3000:]}, "sim")
+        elif r.returncode != 0:
+            return "failed", f"pollstorm-sim exit {r.returncode} on {prog}: {r.stderr.strip()[-200:]}"
+        rows.append(row)
+    run.s["sim"] = {"variant": variant, "chooser": "pct", "depth": 3, "iterations": iters,
+                    "programs": rows}
+    found = sum("finding" in r for r in rows)
+    return "ok", f"{len(rows)} programs x {iters} PCT executions on {variant}: {found} with a finding"
+
+
 def step_fuzz(run):
     """Both targets on the variant under test, resuming from and merging back
     into build/fuzz-corpus/ (scripts/pollstorm fuzz)."""
@@ -212,8 +259,24 @@ def step_fuzz(run):
     r = sh(["scripts/pollstorm", "fuzz", "--time", str(per), "--variant", variant],
            capture_output=True, text=True, timeout=per * 2 + 900)
     stats = re.findall(r"(fuzz_\w+) stat::(\w+):\s+(\d+)", r.stdout + r.stderr)
+    # The -fork progress lines of each target's log: executions, coverage and
+    # exec/s over time, for the page's plots.
+    series = {}
+    m = re.search(r"artefacts in (\S+)", r.stderr)
+    for t in ("fuzz_ops", "fuzz_sched"):
+        try:
+            with open(os.path.join(ROOT, m.group(1), t, "log")) as f:
+                log = f.read()
+        except (OSError, AttributeError):
+            continue
+        pts = [{"t": int(ts), "execs": int(n), "cov": int(cov), "ft": int(ft), "exec_s": int(eps)}
+               for n, cov, ft, eps, ts in re.findall(
+                   r"^#(\d+): cov: (\d+) ft: (\d+) corp: \d+ exec/s:? (\d+) .*? time: (\d+)s",
+                   log, re.M)]
+        if pts:
+            series[t] = pts
     run.s["fuzz"] = {"variant": variant, "seconds_per_target": per,
-                     "stats": {f"{t} {k}": int(v) for t, k, v in stats}}
+                     "stats": {f"{t} {k}": int(v) for t, k, v in stats}, "series": series}
     for m in re.finditer(r"^(FINDING ([a-z-]+): [^\n]*)\n  reproducer \(([^)]*)\):\n((?:    .*\n)*)"
                          r"  repro: ([^\n]*)", r.stdout, re.M):
         run.add_finding({"kind": m.group(2), "message": m.group(1)[8:], "variant": variant,
@@ -221,7 +284,9 @@ def step_fuzz(run):
                          "repro": m.group(5), "detail": m.group(4)}, "fuzz")
     if r.returncode not in (0, 1):
         return "failed", f"exit {r.returncode}: {r.stderr.strip()[-200:]}"
-    return "ok", f"{per}s per target on {variant}"
+    last = {t: p[-1] for t, p in series.items()}
+    return "ok", f"{per}s per target on {variant}: " + ", ".join(
+        f"{t} {p['execs']} execs, {p['exec_s']} exec/s, cov {p['cov']}" for t, p in last.items())
 
 
 def step_cross(run):
@@ -383,7 +448,8 @@ def main(argv):
         i += 2
     run = Run(budget, inject, skip)
     run.log(f"nightly: report in {run.dir} (reports/runs/latest)")
-    for name, fn in (("build", step_build), ("storms", step_storms), ("fuzz", step_fuzz),
+    for name, fn in (("build", step_build), ("storms", step_storms), ("sim", step_sim),
+                     ("fuzz", step_fuzz),
                      ("coverage", step_coverage), ("cross", step_cross), ("bench", step_bench),
                      ("mutation", step_mutation)):
         run.step(name, lambda fn=fn: fn(run))

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -296,6 +297,8 @@ std::optional<Finding> Check(const RunConfig& cfg_in, const std::function<void()
     }
     st.executions++;
     st.steps += o.steps;
+    st.max_steps = std::max(st.max_steps, o.steps);
+    st.max_threads = std::max(st.max_threads, o.threads);
     st.choices += schedule->choices.size();
     if (!o.notes.empty()) st.race_notes++;
     st.digest = Fnv1a(st.digest, schedule->Encode());

@@ -104,6 +104,8 @@ struct CheckStats {
   uint64_t choices = 0;     // recorded choices, all executions
   uint64_t digest = 0;      // FNV-1a over every execution's encoded schedule
   uint64_t race_notes = 0;  // executions that noted a race (races not findings)
+  uint64_t max_steps = 0;   // the longest execution, in scheduling points (PCT's k)
+  uint32_t max_threads = 0; // the most simulated threads in one execution (PCT's n)
   std::string last_schedule_hex;
 };
 

@@ -117,6 +117,7 @@ Execution::Outcome Execution::Run(Chooser& chooser, Schedule& schedule,
   tls_current = nullptr;
   running_ = nullptr;
   outcome_.steps = steps_;
+  outcome_.threads = nthreads_;
   outcome_.trace.assign(trace_.begin(), trace_.end());
   trace_.clear();
   if (races_seen_ > kMaxRaceNotes) {

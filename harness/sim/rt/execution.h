@@ -93,6 +93,7 @@ class Execution {
     std::vector<std::string> notes;
     std::vector<std::string> trace;  // Config::trace: the last operations, oldest first
     uint64_t steps = 0;
+    uint32_t threads = 0;  // simulated threads the execution started (main included)
   };
 
   Execution();
