@@ -5,6 +5,7 @@
 //   pollstorm-sim minimize FILE [options]   shrink a failing program (ops removed while
 //                                           the same kind of finding still appears)
 // Exit: 0 clean, 1 finding, 2 usage or input error, 3 internal error.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -184,14 +185,15 @@ int Run(const Cli& c) {
       // bug of depth d with probability at least 1/(n k^(d-1)), n threads
       // and k scheduling points measured here (thread choices only: the
       // weak-memory reads-from choices come on top, at random).
-      const double p = sim::PctChooser::ProbabilityBound(st.max_threads, st.max_steps,
-                                                        c.cfg.pct_depth);
+      const double bound = sim::PctChooser::ProbabilityBound(st.max_threads, st.max_steps,
+                                                            c.cfg.pct_depth);
       std::printf("PCT depth %d: n = %u threads, k = %llu steps, bound 1/(n k^(d-1)) = %.3g per "
                   "execution; a depth-%d bug survives all %llu executions with probability "
                   "<= %.3g\n",
-                  c.cfg.pct_depth, st.max_threads, static_cast<unsigned long long>(st.max_steps), p,
-                  c.cfg.pct_depth, static_cast<unsigned long long>(st.executions),
-                  std::exp(static_cast<double>(st.executions) * std::log1p(-std::min(p, 1.0 - 1e-12))));
+                  c.cfg.pct_depth, st.max_threads, static_cast<unsigned long long>(st.max_steps),
+                  bound, c.cfg.pct_depth, static_cast<unsigned long long>(st.executions),
+                  std::exp(static_cast<double>(st.executions) *
+                           std::log1p(-std::min(bound, 1.0 - 1e-12))));
     }
     return 0;
   }
