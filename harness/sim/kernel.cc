@@ -22,6 +22,7 @@ Kernel::File* Kernel::Get(int fd) {
 }
 
 void Kernel::MarkReady(int i) { ready_.Write(ready_.Read() | (uint32_t{1} << i)); }
+void Kernel::ClearReady(int i) { ready_.Write(ready_.Read() & ~(uint32_t{1} << i)); }
 
 int Kernel::Pipe() {
   mu_.lock();
@@ -89,7 +90,7 @@ int Kernel::Close(int fd) {
   const bool was_open = f->open.Read();
   f->open.Write(false);
   f->pd.Write(nullptr);
-  ready_.Write(ready_.Read() & ~(uint32_t{1} << (fd - kFdBase)));
+  ClearReady(fd - kFdBase);
   // Under the lock, so a Pipe() that reuses the number cannot come between.
   if (was_open) f->bytes.store(kClosed, std::memory_order_seq_cst);
   mu_.unlock();
@@ -121,7 +122,7 @@ int Kernel::NetpollClose(uintptr_t fd) {
   if (f == nullptr) return EBADF;
   mu_.lock();
   f->pd.Write(nullptr);
-  ready_.Write(ready_.Read() & ~(uint32_t{1} << (static_cast<int>(fd) - kFdBase)));
+  ClearReady(static_cast<int>(fd) - kFdBase);
   mu_.unlock();
   return 0;
 }

@@ -80,7 +80,8 @@ class Kernel final : public NetpollPlatform {
     Shared<void*> pd{nullptr};     // guarded by mu_: the epoll registration
   };
   File* Get(int fd);
-  void MarkReady(int i);  // needs mu_
+  void MarkReady(int i);   // needs mu_
+  void ClearReady(int i);  // needs mu_
 
   Mutex mu_;
   Shared<uint32_t> ready_{0};  // guarded by mu_: epoll's ready list, a bit per fd
