@@ -338,10 +338,15 @@ def main(argv):
                 usage(f"--budget takes seconds, not '{v}'")
             if budget <= 0:
                 usage("--budget must be positive")
-        elif a == "--json":
-            json_path = v
-        elif a == "--markdown":
-            md_path = v
+        elif a in ("--json", "--markdown"):
+            # Checked now, not after an hour of mutants: the folder must exist.
+            d = os.path.dirname(os.path.abspath(v))
+            if not os.path.isdir(d):
+                usage(f"{a}: folder '{d}' does not exist")
+            if a == "--json":
+                json_path = v
+            else:
+                md_path = v
         elif a == "--work":
             work = os.path.abspath(v)
         else:
