@@ -29,7 +29,7 @@ deterministic simulator: each program thread is a simulated thread; every
 atomic access, lock, park and timer firing is a scheduling choice, and loads
 may read older stores as the C++11 model allows (weak memory).
 
-  --variant NAME     legacy, seed or fixed (default fixed)
+  --variant NAME     legacy, seed, fixed or tip (default fixed)
   --chooser NAME     random or pct (default random)
   --seed N           seed of the chooser (default 1)
   --iterations N     executions to explore (default 10000)

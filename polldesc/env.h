@@ -69,9 +69,10 @@ inline const char* PollErrName(int e) {
 class NetpollPlatform {
  public:
   virtual ~NetpollPlatform() = default;
-  // netpollopen: register fd, edge-triggered, with pd as user data. Returns 0
-  // or an errno.
-  virtual int NetpollOpen(uintptr_t fd, void* pd) = 0;
+  // netpollopen: register fd, edge-triggered, with user_data as the event's
+  // data (the server's EventKey: the pollDesc address, or on tip the address
+  // tagged with the incarnation's fdseq). Returns 0 or an errno.
+  virtual int NetpollOpen(uintptr_t fd, uint64_t user_data) = 0;
   // netpollclose: deregister fd. Returns 0 or an errno.
   virtual int NetpollClose(uintptr_t fd) = 0;
 };

@@ -49,11 +49,12 @@ class EpollPoller final : public NetpollPlatform {
 
   void Attach(Server* server) { server_ = server; }
 
-  // GO: netpollopen. Edge-triggered, all directions, pd as user data.
-  int NetpollOpen(uintptr_t fd, void* pd) override {
+  // GO: netpollopen. Edge-triggered, all directions, the server's EventKey
+  // as user data (tip: the tagged pointer).
+  int NetpollOpen(uintptr_t fd, uint64_t user_data) override {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.ptr = pd;
+    ev.data.u64 = user_data;
     return epoll_ctl(epfd_, EPOLL_CTL_ADD, static_cast<int>(fd), &ev) == 0 ? 0 : errno;
   }
 
@@ -105,6 +106,7 @@ class EpollPoller final : public NetpollPlatform {
       if (waitms > 0) return 0;
     }
     GList<typename PD::G> to_run;
+    int32_t delta = 0;
     for (int i = 0; i < n; i++) {
       const epoll_event& ev = events[i];
       if (ev.events == 0) continue;
@@ -121,17 +123,10 @@ class EpollPoller final : public NetpollPlatform {
         }
         continue;
       }
-      int mode = 0;
-      if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) mode += kModeRead;
-      if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) mode += kModeWrite;
-      if (mode != 0) {
-        PD* pd = static_cast<PD*>(ev.data.ptr);
-        pd->SetEventErr(ev.events == EPOLLERR);
-        pd->NetpollReady(to_run, mode);
-      }
+      delta += server_->PollEvent(ev.data.u64, ev.events, to_run);
     }
     const int woken = to_run.n;
-    server_->Inject(to_run);
+    server_->InjectList(to_run, delta);
     return woken;
   }
 

@@ -87,6 +87,16 @@ struct PollDescDebug {
   uintptr_t fd, rg, wg, rseq, wseq;
   int64_t rd, wd;
   bool closing, everr, rt_armed, wt_armed;
+  uintptr_t fdseq;  // tip only (has_info)
+  uint32_t info;    // tip only: the atomicInfo word
+  bool has_info;
+};
+
+// Where a descriptor's counters start when the cache carves it. Go's
+// persistentalloc memory is zeroed ({0, 0, 0}); a harness may start them near
+// their wrap so that a few incarnations cross it. fdseq exists on tip only.
+struct CounterOrigin {
+  uintptr_t fdseq = 0, rseq = 0, wseq = 0;
 };
 
 template <class Env, class V>

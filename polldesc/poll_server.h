@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <sys/epoll.h>
+
 #include "polldesc/poll_desc.h"
 
 namespace pollstorm {
@@ -38,6 +40,7 @@ class PollCache {
       PD* block = blocks_.back().get();
       for (std::size_t i = 0; i < n; i++) {
         block[i].server_ = server;
+        server->Carved(block[i]);
         block[i].link_.Write(first_.Read());
         first_.Write(&block[i]);
       }
@@ -83,7 +86,8 @@ class PollServer {
 
   // platform: where Open registers the fd (epoll, a simulated poller), or
   // nullptr for in-memory descriptors that only see PollServer::Ready.
-  explicit PollServer(NetpollPlatform* platform = nullptr) : platform_(platform) {}
+  explicit PollServer(NetpollPlatform* platform = nullptr, CounterOrigin origin = {})
+      : platform_(platform), origin_(origin) {}
   PollServer(const PollServer&) = delete;
   PollServer& operator=(const PollServer&) = delete;
 
@@ -123,7 +127,7 @@ class PollServer {
     PD::InfoStore(pd->wd_, int64_t{0});
     pd->lock_.unlock();
     if (platform_ != nullptr) {
-      const int errno_ = platform_->NetpollOpen(fd, pd);
+      const int errno_ = platform_->NetpollOpen(fd, EventKey(pd));
       if (errno_ != 0) {
         cache_.Free(pd);
         return {nullptr, errno_};
@@ -146,13 +150,50 @@ class PollServer {
     cache_.Free(pd);
   }
 
-  // PollServer::Ready(pd, mode): an in-memory I/O notification, what one epoll
-  // event does: netpollready, then make the taken Gs runnable (injectglist).
-  void Ready(PD* pd, int mode) {
-    GList<G> to_run;
+  // PollServer::EventKey(pd): the epoll user data netpollopen registers for
+  // pd's incarnation. Before tip it is the bare address, the same for every
+  // incarnation: an event queued for an earlier one reaches a later one
+  // (#59545; tip tags it with fdseq).
+  uint64_t EventKey(PD* pd) { return reinterpret_cast<uintptr_t>(pd); }
+  static PD* KeyPd(uint64_t key) { return reinterpret_cast<PD*>(static_cast<uintptr_t>(key)); }
+
+  // PollServer::PollEvent(key, events, to_run)   GO: netpoll's per-event body
+  // (netpoll_epoll.go at the seed): record whether the event was EPOLLERR
+  // alone, then netpollready. Returns the netpollWaiters delta: always 0
+  // before tip, which never adjusted the count on this path (#33624).
+  int32_t PollEvent(uint64_t key, uint32_t events, GList<G>& to_run) {
+    int mode = 0;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) mode += kModeRead;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) mode += kModeWrite;
+    if (mode == 0) return 0;
+    PD* pd = KeyPd(key);
+    pd->SetEventErr(events == EPOLLERR);
     pd->NetpollReady(to_run, mode);
-    Inject(to_run);
+    return 0;
   }
+
+  // In-memory events: the two halves of PollEvent, for the harness's `ready`
+  // and `everr` ops. GO-DIFF: an epoll event always does both.
+  // ReadyInto: netpollready into to_run; returns whether the event was for
+  // the descriptor's current incarnation (always, before tip) and adds the
+  // netpollWaiters delta (none, before tip) to *delta.
+  bool ReadyInto(uint64_t key, int mode, GList<G>& to_run, int32_t* /*delta*/) {
+    KeyPd(key)->NetpollReady(to_run, mode);
+    return true;
+  }
+  bool ReadyEvent(uint64_t key, int mode) {
+    GList<G> to_run;
+    int32_t delta = 0;
+    const bool taken = ReadyInto(key, mode, to_run, &delta);
+    InjectList(to_run, delta);
+    return taken;
+  }
+  void ErrEvent(uint64_t key, bool err) { KeyPd(key)->SetEventErr(err); }
+  // PollServer::Ready(pd, mode): an event for pd's current incarnation.
+  void Ready(PD* pd, int mode) { ReadyEvent(EventKey(pd), mode); }
+
+  // The poll loop's end: make the Gs runnable (injectglist); the delta is 0.
+  void InjectList(GList<G>& list, int32_t /*delta*/) { Inject(list); }
 
   // PollServer::Inject(list)                       GO: injectglist
   // GO-DIFF: none intended, and so SEED's accounting bug is kept: the poller
@@ -168,12 +209,23 @@ class PollServer {
 
   NetpollPlatform* platform() const { return platform_; }
 
+  // Called by the cache for each descriptor it carves (GO-DIFF: Go's memory
+  // is zeroed; see CounterOrigin). Before publication: plain writes.
+  void Carved(PD& pd) {
+    pd.rseq_.Write(origin_.rseq);
+    pd.wseq_.Write(origin_.wseq);
+  }
+
  private:
   friend PD;
   NetpollPlatform* const platform_;
+  const CounterOrigin origin_;
   PollCache<PD, Env> cache_;
   // relaxed everywhere: a hint, publishes nothing.
   typename Env::template Atomic<int32_t> netpoll_waiters_{0};
 };
 
 }  // namespace pollstorm
+
+// Go's current netpoll: the partial specialisations for Tip.
+#include "polldesc/tip/netpoll_tip.h"

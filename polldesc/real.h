@@ -22,8 +22,10 @@ using RealFd = Fd<RealServer<V>>;
 extern template class PollDesc<RealEnv, Legacy>;
 extern template class PollDesc<RealEnv, Seed>;
 extern template class PollDesc<RealEnv, Fixed>;
+extern template class PollDesc<RealEnv, Tip>;
 extern template class PollServer<RealEnv, Legacy>;
 extern template class PollServer<RealEnv, Seed>;
 extern template class PollServer<RealEnv, Fixed>;
+extern template class PollServer<RealEnv, Tip>;
 
 }  // namespace pollstorm

@@ -1,4 +1,5 @@
-// polldesc/variants.h: the three historical shapes of pollDesc, as types.
+// polldesc/variants.h: the shapes of pollDesc, as types: three historical
+// ones and Go's current code (tip).
 //
 //   Legacy  before Go commit 1b072b3: rg/wg read and written plainly in
 //           netpollblock, netpollunblock, pollOpen, pollClose and pollReset
@@ -38,8 +39,17 @@ struct Fixed {
   static constexpr bool kAtomicInfo = true;
 };
 
-inline constexpr std::array<std::string_view, 3> kVariantNames = {
-    Legacy::kName, Seed::kName, Fixed::kName};
+// Tip: Go's netpoll as it ships today (polldesc/tip/netpoll_tip.h): a
+// partial specialisation PollDesc<Env, Tip> / PollServer<Env, Tip>, because
+// its layout (the packed atomicInfo word, fdseq, rrun/wrun) is not Fixed's.
+struct Tip {
+  static constexpr std::string_view kName = "tip";
+  static constexpr bool kAtomicSlots = true;
+  static constexpr bool kAtomicInfo = true;
+};
+
+inline constexpr std::array<std::string_view, 4> kVariantNames = {
+    Legacy::kName, Seed::kName, Fixed::kName, Tip::kName};
 
 inline constexpr std::string_view kDefaultVariant = Fixed::kName;
 
@@ -53,6 +63,8 @@ bool ForVariant(std::string_view name, F&& f) {
     f(std::type_identity<Seed>{});
   } else if (name == Fixed::kName) {
     f(std::type_identity<Fixed>{});
+  } else if (name == Tip::kName) {
+    f(std::type_identity<Tip>{});
   } else {
     return false;
   }
@@ -60,6 +72,6 @@ bool ForVariant(std::string_view name, F&& f) {
 }
 
 // "legacy, seed, fixed": for usage messages.
-inline constexpr std::string_view kVariantList = "legacy, seed, fixed";
+inline constexpr std::string_view kVariantList = "legacy, seed, fixed, tip";
 
 }  // namespace pollstorm

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "harness/findings/finding.h"
+#include "harness/oracle/accounting.h"
 #include "polldesc/real.h"
 #include "stress/storm.h"
 
@@ -137,7 +138,11 @@ struct ModeState {
 template <class V>
 struct Slot {
   std::atomic<RealPollDesc<V>*> pd{nullptr};  // release-published by the (re)opener
+  std::atomic<uint64_t> key{0};               // its epoll user data (EventKey), published after pd
   std::atomic<uint64_t> inc{0};               // incarnation
+  // The latest incarnation an everr(on) was attributed to (UINT64_MAX: none):
+  // an event error belongs to the incarnation whose key the event carried.
+  std::atomic<uint64_t> everr_inc{UINT64_MAX};
   std::atomic<uint32_t> refs{0};              // ops in flight | kClosingBit
   std::atomic<uint64_t> unblock_started_inc{UINT64_MAX};
   std::atomic<uint64_t> unblock_done_inc{UINT64_MAX};
@@ -236,6 +241,7 @@ class Storm {
   std::atomic<bool> watchdog_stop_{false};
   std::atomic<uint64_t> findings_{0};
   std::atomic<uint64_t> wakes_{0};  // for --drop-wake
+  std::atomic<uint64_t> stale_ready_dropped_{0};  // ready events the poll loop dropped (tip)
   std::mutex report_mu_;            // serialises finding output only
   int64_t start_ = Now();
 };
@@ -278,6 +284,8 @@ void Storm<V>::OpenSlot(int si) {
     }
   }
   s.pd.store(pd, std::memory_order_release);
+  // release: an actor that reads the key (acquire) sees the opened pd.
+  s.key.store(server_->EventKey(pd), std::memory_order_release);
 }
 
 // Unblock, wait for the ops in flight to leave, pollClose, and (if reopen)
@@ -460,6 +468,15 @@ void Storm<V>::CheckResult(int self, int si, int mode, int err, uint64_t inc, PD
         Report(MakeFinding("unexplained-notpollable", "event error reported without EPOLLERR on " + where,
                 "unexplained-notpollable:" + std::string(V::kName)),
                si, mode);
+      } else if (s.everr_inc.load(kRelaxed) != inc) {
+        // An everr(on) reached this descriptor object, but none was sent for
+        // this incarnation: an earlier incarnation's event error (Go #59545).
+        Report(MakeFinding("stale-event-error",
+                           "event error observed on " + where +
+                               ", but every EPOLLERR event for this descriptor object was sent "
+                               "for an earlier incarnation (Go #59545)",
+                           "stale-event-error:" + std::string(V::kName)),
+               si, mode);
       }
       break;
     default:
@@ -486,21 +503,28 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         const int modes[3] = {kModeRead, kModeWrite, kModeReadWrite};
         const int mode = modes[rng() % 3];
         if (cfg_.profile->io && mode != kModeWrite) break;  // io reads get epoll edges only
-        // acquire: the pd was published by Open with release; Go gets this
-        // edge from the epoll registration syscall.
-        PD* pd = s.pd.load(std::memory_order_acquire);
+        // acquire: the key was published by Open with release; Go gets this
+        // edge from the epoll registration syscall. The event carries the
+        // key of the incarnation it saw, as epoll's user data would.
+        const uint64_t key = s.key.load(std::memory_order_acquire);
+        PD* pd = Server::KeyPd(key);
         PdState& ps = StateOf(pd);
         if (mode != kModeWrite) ps.ready[0].started.fetch_add(1, kRelaxed);
         if (mode != kModeRead) ps.ready[1].started.fetch_add(1, kRelaxed);
         GList<typename PD::G> list;
+        int32_t delta = 0;
         std::atomic_signal_fence(std::memory_order_seq_cst);
-        pd->NetpollReady(list, mode);
+        const bool taken = server_->ReadyInto(key, mode, list, &delta);
         if (list.n > 0 && cfg_.drop_wake != 0 &&
             wakes_.fetch_add(1, kRelaxed) + 1 == cfg_.drop_wake) {
           list.n = 0;  // injected fault: the taken G is never made runnable
         }
-        server_->Inject(list);
+        server_->InjectList(list, delta);
         std::atomic_signal_fence(std::memory_order_seq_cst);
+        if (!taken) {  // dropped by the poll loop (tip: another incarnation's tag): owes no wake
+          stale_ready_dropped_.fetch_add(1, kRelaxed);
+          break;
+        }
         const int64_t t = Now();
         for (int i = 0; i < 2; i++) {
           if ((i == 0 && mode == kModeWrite) || (i == 1 && mode == kModeRead)) continue;
@@ -513,9 +537,22 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
       }
       case kActEventErr: {
         const bool on = rng() % 4 == 0;
-        PD* pd = s.pd.load(std::memory_order_acquire);
-        if (on) StateOf(pd).everr_on.fetch_add(1, kRelaxed);
-        pd->SetEventErr(on);
+        // Which incarnation the key belongs to: inc read on both sides of the
+        // key (a reopen in between makes it ambiguous: attribute to the later
+        // one, so the oracle never blames a legal result).
+        const uint64_t inc0 = s.inc.load(std::memory_order_acquire);
+        const uint64_t key = s.key.load(std::memory_order_acquire);
+        const uint64_t inc1 = s.inc.load(std::memory_order_acquire);
+        PD* pd = Server::KeyPd(key);
+        if (on) {
+          StateOf(pd).everr_on.fetch_add(1, kRelaxed);
+          uint64_t mark = s.everr_inc.load(kRelaxed);
+          const uint64_t attr = std::max(inc0, inc1);
+          while ((mark == UINT64_MAX || mark < attr) &&
+                 !s.everr_inc.compare_exchange_weak(mark, attr, kRelaxed)) {
+          }
+        }
+        server_->ErrEvent(key, on);
         log.Record(ops::OpKind::kEventErr, si, 0, on, kResNone);
         stats_.by_kind[static_cast<int>(ops::OpKind::kEventErr)].fetch_add(1, kRelaxed);
         break;
@@ -818,6 +855,19 @@ int Storm<V>::Run() {
   }
   watchdog_stop_.store(true, kRelaxed);
   watchdog.join();
+  // Every descriptor unblocked, every thread gone: netpollWaiters must be 0
+  // (harness/oracle/accounting.h: tip always; the seed's drift, #33624, only
+  // when asked).
+  const int32_t waiters_end = server_->Waiters();
+  if (!stuck && oracle::AccountingChecked(V::kName) && waiters_end != 0) {
+    Report(MakeFinding("waiter-accounting",
+                       "netpollWaiters is " + std::to_string(waiters_end) +
+                           " after the drain, with no waiter parked" +
+                           (waiters_end > 0 ? " (drift on the poller path: Go #33624)"
+                                            : " (negative)"),
+                       "waiter-accounting:" + std::string(V::kName)),
+           -1, 0);
+  }
   if (stuck) {
     for (int t = 0; t < cfg_.threads; t++) {
       if (!logs_[t].done.load(kRelaxed) && !logs_[t].reported_stuck.load(kRelaxed)) {
@@ -838,6 +888,8 @@ int Storm<V>::Run() {
                   ",\"elapsed_s\":" + std::to_string(elapsed) +
                   ",\"ops\":" + std::to_string(ops_done) +
                   ",\"ops_per_s\":" + std::to_string(ops_done / std::max(elapsed, 1e-9)) +
+                  ",\"waiters_end\":" + std::to_string(waiters_end) +
+                  ",\"stale_ready_dropped\":" + std::to_string(stale_ready_dropped_.load(kRelaxed)) +
                   ",\"ops_by_kind\":{";
   for (int k = 0; k < ops::kNumOpKinds; k++) {
     j += std::string(k ? "," : "") + "\"" + ops::KindName(static_cast<ops::OpKind>(k)) +

@@ -44,7 +44,7 @@ class FdTest : public ::testing::Test {
   Server server_;
 };
 
-using Variants = ::testing::Types<Legacy, Seed, Fixed>;
+using Variants = ::testing::Types<Legacy, Seed, Fixed, Tip>;
 TYPED_TEST_SUITE(FdTest, Variants, VariantNames);
 
 TYPED_TEST(FdTest, ReadBlocksUntilDataArrives) {

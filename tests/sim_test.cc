@@ -656,9 +656,8 @@ TEST(SysCalls, FdReadOverTheSimulatedKernelWakesOnTheEdge) {
             [kernel, server, done] {
               while (!done->load(std::memory_order_acquire)) {
                 kernel->Poll(
-                    [](void* srv, void* pd, int mode) {
-                      static_cast<SimServer<Fixed>*>(srv)->Ready(
-                          static_cast<SimServer<Fixed>::PD*>(pd), mode);
+                    [](void* srv, uint64_t key, int mode) {
+                      static_cast<SimServer<Fixed>*>(srv)->ReadyEvent(key, mode);
                     },
                     server);
                 sim::Yield();

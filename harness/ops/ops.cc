@@ -107,6 +107,10 @@ std::string FormatOp(const Op& op) {
 std::string FormatProgram(const Program& p) {
   std::ostringstream o;
   o << "# pollstorm program v1\n";
+  if (p.counters.Any()) {
+    o << "counters fdseq=" << p.counters.fdseq << " rseq=" << p.counters.rseq
+      << " wseq=" << p.counters.wseq << "\n";
+  }
   for (size_t t = 0; t < p.threads.size(); t++) {
     o << "thread " << t << "\n";
     for (const Op& op : p.threads[t]) o << "  " << FormatOp(op) << "\n";
@@ -184,6 +188,32 @@ std::optional<Program> ParseProgram(std::string_view text, ParseError* err) {
     if (size_t h = line.find('#'); h != std::string_view::npos) line = line.substr(0, h);
     const auto w = Words(line);
     if (w.empty()) continue;
+    if (w[0] == "counters") {
+      if (!p.threads.empty()) {
+        *err = {lineno, "'counters' must come before the first 'thread N' line"};
+        return std::nullopt;
+      }
+      for (size_t i = 1; i < w.size(); i++) {
+        const std::string_view kv = w[i];
+        const size_t eq = kv.find('=');
+        const std::string_view k = kv.substr(0, eq == std::string_view::npos ? kv.size() : eq);
+        uint64_t* dst = k == "fdseq" ? &p.counters.fdseq
+                        : k == "rseq" ? &p.counters.rseq
+                        : k == "wseq" ? &p.counters.wseq
+                                      : nullptr;
+        uint64_t v = 0;
+        const char* b = kv.data() + (eq == std::string_view::npos ? kv.size() : eq + 1);
+        const char* e = kv.data() + kv.size();
+        auto [ptr, ec] = std::from_chars(b, e, v);
+        if (dst == nullptr || eq == std::string_view::npos || b == e || ec != std::errc() || ptr != e) {
+          *err = {lineno, "bad counter '" + std::string(kv.substr(0, 64)) +
+                              "' (expected fdseq=N, rseq=N or wseq=N, N an unsigned 64-bit decimal)"};
+          return std::nullopt;
+        }
+        *dst = v;
+      }
+      continue;
+    }
     if (w[0] == "thread") {
       int t = -1;
       if (w.size() == 2) {

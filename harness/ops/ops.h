@@ -21,6 +21,10 @@
 //                        read one byte, pollWait on EAGAIN and read again
 //     advance 100us      let (virtual) time pass
 //
+//   An optional header line before `thread 0` starts every descriptor's
+//   counters elsewhere than 0 (see Counters):
+//     counters fdseq=65535 rseq=0 wseq=18446744073709551615
+//
 // Binary form (what fuzzers mutate; stable across versions):
 //   byte 0..1  'P' 'S'      magic        byte 2  version (2; 1 is still read)
 //   then 3 bytes per op:    [thread:2 | kind:6]  [desc:4 | mode:2 | spare:2]  [arg]
@@ -75,7 +79,18 @@ struct Op {
   bool operator==(const Op&) const = default;
 };
 
+// Where every descriptor's counters start (a header line before the first
+// thread: `counters fdseq=65535 rseq=18446744073709551615 wseq=0`): drives
+// fdseq, its field in tip's info word, and rseq/wseq across their wrap in a
+// few incarnations. Text form only; the binary form always starts at 0.
+struct Counters {
+  uint64_t fdseq = 0, rseq = 0, wseq = 0;
+  bool operator==(const Counters&) const = default;
+  bool Any() const { return fdseq != 0 || rseq != 0 || wseq != 0; }
+};
+
 struct Program {
+  Counters counters;
   std::vector<std::vector<Op>> threads;
   bool operator==(const Program&) const = default;
   size_t NumOps() const;

@@ -29,7 +29,7 @@ int Kernel::Pipe() {
   for (int i = 0; i < kMaxFds; i++) {
     if (files_[i].open.Read()) continue;
     files_[i].open.Write(true);
-    files_[i].pd.Write(nullptr);
+    files_[i].ud.Write(0);
     // seq_cst, as every access to the pipe buffer (see the header).
     files_[i].bytes.store(0, std::memory_order_seq_cst);
     mu_.unlock();
@@ -55,7 +55,7 @@ ssize_t Kernel::Write(int fd, size_t n) {
   } while (!f->bytes.compare_exchange_strong(have, have + static_cast<int64_t>(n),
                                              std::memory_order_seq_cst));
   mu_.lock();
-  if (f->open.Read() && f->pd.Read() != nullptr) MarkReady(fd - kFdBase);
+  if (f->open.Read() && f->ud.Read() != 0) MarkReady(fd - kFdBase);
   mu_.unlock();
   return static_cast<ssize_t>(n);
 }
@@ -89,7 +89,7 @@ int Kernel::Close(int fd) {
   mu_.lock();
   const bool was_open = f->open.Read();
   f->open.Write(false);
-  f->pd.Write(nullptr);
+  f->ud.Write(0);
   ClearReady(fd - kFdBase);
   // Under the lock, so a Pipe() that reuses the number cannot come between.
   if (was_open) f->bytes.store(kClosed, std::memory_order_seq_cst);
@@ -101,7 +101,7 @@ int Kernel::Close(int fd) {
   return 0;
 }
 
-int Kernel::NetpollOpen(uintptr_t fd, void* pd) {
+int Kernel::NetpollOpen(uintptr_t fd, uint64_t user_data) {
   File* f = Get(static_cast<int>(fd));
   if (f == nullptr) return EBADF;
   mu_.lock();
@@ -109,7 +109,7 @@ int Kernel::NetpollOpen(uintptr_t fd, void* pd) {
   if (!f->open.Read()) {
     err = EBADF;
   } else {
-    f->pd.Write(pd);
+    f->ud.Write(user_data);
     // epoll_ctl ADD reports the state the fd already has.
     if (f->bytes.load(std::memory_order_seq_cst) > 0) MarkReady(static_cast<int>(fd) - kFdBase);
   }
@@ -121,14 +121,14 @@ int Kernel::NetpollClose(uintptr_t fd) {
   File* f = Get(static_cast<int>(fd));
   if (f == nullptr) return EBADF;
   mu_.lock();
-  f->pd.Write(nullptr);
+  f->ud.Write(0);
   ClearReady(static_cast<int>(fd) - kFdBase);
   mu_.unlock();
   return 0;
 }
 
 int Kernel::Poll(Deliver deliver, void* ctx) {
-  void* pds[kMaxFds];
+  uint64_t uds[kMaxFds];
   int n = 0;
   mu_.lock();
   const uint32_t ready = ready_.Read();
@@ -136,14 +136,14 @@ int Kernel::Poll(Deliver deliver, void* ctx) {
     ready_.Write(0);
     for (int i = 0; i < kMaxFds; i++) {
       if ((ready >> i & 1) == 0) continue;
-      if (void* pd = files_[i].pd.Read()) pds[n++] = pd;
+      if (uint64_t ud = files_[i].ud.Read()) uds[n++] = ud;
     }
   }
   mu_.unlock();
   // GO: netpoll returns the list; netpollready runs after epoll_wait, with
   // no kernel lock held. A descriptor closed meanwhile still gets its
   // notification (type-stable pollDescs make that a spurious readiness).
-  for (int i = 0; i < n; i++) deliver(ctx, pds[i], kModeRead);
+  for (int i = 0; i < n; i++) deliver(ctx, uds[i], kModeRead);
   return n;
 }
 

@@ -15,10 +15,10 @@
 //                      write wakes epoll on Linux)
 //   Read(fd, buf, n)   takes min(n, count) bytes, or -1/EAGAIN when empty
 //   Close(fd)          the fd is gone (reads: EBADF); its edges are dropped
-//   NetpollOpen/Close  NetpollPlatform: register fd -> pd (epoll_ctl ADD/DEL).
+//   NetpollOpen/Close  NetpollPlatform: register fd -> user data (epoll_ctl ADD/DEL).
 //                      ADD reports readiness the pipe already has, as epoll does.
 //   Poll(deliver)      one netpoll(0) pass: takes the ready list and calls
-//                      deliver(pd, 'r') for each registered fd on it, after
+//                      deliver(user data, 'r') for each registered fd on it, after
 //                      releasing the kernel lock (Go's netpoll returns a list,
 //                      then netpollready runs).
 //
@@ -62,10 +62,10 @@ class Kernel final : public NetpollPlatform {
   ssize_t Read(int fd, void* buf, size_t n);
   int Close(int fd);
 
-  int NetpollOpen(uintptr_t fd, void* pd) override;
+  int NetpollOpen(uintptr_t fd, uint64_t user_data) override;
   int NetpollClose(uintptr_t fd) override;
 
-  using Deliver = void (*)(void* ctx, void* pd, int mode);
+  using Deliver = void (*)(void* ctx, uint64_t user_data, int mode);
   // Returns how many ready descriptors it delivered.
   int Poll(Deliver deliver, void* ctx);
 
@@ -77,7 +77,7 @@ class Kernel final : public NetpollPlatform {
   struct File {
     Atomic<int64_t> bytes{kClosed};  // seq_cst: the pipe buffer; kClosed: no pipe
     Shared<bool> open{false};      // guarded by mu_
-    Shared<void*> pd{nullptr};     // guarded by mu_: the epoll registration
+    Shared<uint64_t> ud{0};        // guarded by mu_: the epoll registration's user data (0: none)
   };
   File* Get(int fd);
   void MarkReady(int i);   // needs mu_

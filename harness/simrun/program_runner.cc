@@ -1,9 +1,11 @@
 #include "harness/simrun/program_runner.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <vector>
 
+#include "harness/oracle/accounting.h"
 #include "harness/sim/kernel.h"
 #include "harness/sim/sim_env.h"
 #include "harness/sim/thread.h"
@@ -48,7 +50,9 @@ struct HostSlot {
 };
 struct Oracle {
   std::map<const void*, ReadyCount> ready[2];  // per descriptor object and mode
-  std::map<const void*, uint64_t> everr_on;
+  // everr(on) ops per descriptor object and the incarnation their event was
+  // captured for (an event belongs to one incarnation: Go #59545).
+  std::map<std::pair<const void*, uint64_t>, uint64_t> everr_on;
   std::vector<HostSlot> slots;
   std::vector<Waiting> threads;
   std::vector<bool> done;
@@ -59,8 +63,16 @@ template <class V>
 struct World {
   using Server = PollServer<SimEnv, V>;
   using PD = typename Server::PD;
+  // One incarnation's registration, host memory, immutable once published:
+  // the descriptor, the epoll user data netpollopen registered for it (the
+  // key an event for this incarnation carries) and the incarnation number.
+  struct Reg {
+    PD* pd;
+    uint64_t key;
+    uint64_t inc;
+  };
   struct Slot {
-    sim::Atomic<PD*> pd{nullptr};
+    sim::Atomic<Reg*> reg{nullptr};
     sim::Atomic<uint32_t> refs{0};
     sim::Atomic<bool> token[2] = {false, false};
     sim::Atomic<int> fd{-1};  // its pipe in the simulated kernel (programs with io/read)
@@ -105,7 +117,17 @@ struct World {
         }
         break;
       case kPollErrNotPollable:
-        if (mode != kModeRead || o->everr_on[pd] == 0) Fail("event error without everr" + where);
+        if (mode != kModeRead) Fail("event error on a write" + where);
+        if (o->everr_on[{pd, inc}] == 0) {
+          for (const auto& [k, n] : o->everr_on) {
+            if (k.first == pd && k.second != inc && n > 0) {
+              Fail("stale event error: an event error delivered for incarnation " +
+                   std::to_string(k.second) + " was observed by incarnation " +
+                   std::to_string(inc) + where + " (Go #59545)");
+            }
+          }
+          Fail("event error without everr" + where);
+        }
         break;
       default:
         Fail("unknown result" + where);
@@ -122,7 +144,7 @@ struct World {
       Release(s);
       return;
     }
-    PD* pd = s.pd.load(std::memory_order_relaxed);  // stable while we hold a reference
+    PD* pd = s.reg.load(std::memory_order_relaxed)->pd;  // stable while we hold a reference
     const uint64_t inc = o->slots[op.desc].inc;
     ReadyCount& rc = o->ready[Mi(op.mode)][pd];
     const uint64_t r_base = rc.finished;
@@ -152,7 +174,7 @@ struct World {
       Release(s);
       return;
     }
-    PD* pd = s.pd.load(std::memory_order_relaxed);  // stable while we hold a reference
+    PD* pd = s.reg.load(std::memory_order_relaxed)->pd;  // stable while we hold a reference
     const int fd = s.fd.load(std::memory_order_relaxed);
     const uint64_t inc = o->slots[op.desc].inc;
     // Where the reader is, for the obligations: a ready that begins after a
@@ -181,15 +203,22 @@ struct World {
     Release(s);
   }
 
-  void Ready(const Op& op) { Deliver((*slots)[op.desc].pd.load(std::memory_order_acquire), op.mode); }
+  // An in-memory event carries the key of the incarnation the op saw (a
+  // stale one if the descriptor was reused meanwhile), as epoll's would.
+  void Ready(const Op& op) { Deliver((*slots)[op.desc].reg.load(std::memory_order_acquire)->key, op.mode); }
 
-  // netpollready's effect on pd, counted for the ready obligations.
-  void Deliver(PD* pd, int mode) {
+  // netpollready's effect on the key's descriptor, counted for the ready
+  // obligations (per descriptor object: a stale readiness is a legal
+  // spurious wake).
+  void Deliver(uint64_t key, int mode) {
+    PD* pd = Server::KeyPd(key);
     for (int m : {0, 1}) {
       if ((m == 0 && mode == kModeWrite) || (m == 1 && mode == kModeRead)) continue;
       o->ready[m][pd].started++;
     }
-    server->Ready(pd, mode);
+    // An event the poll loop dropped (tip: another incarnation's tag) owes
+    // no wake: only a delivered one counts as finished.
+    if (!server->ReadyEvent(key, mode)) return;
     for (int m : {0, 1}) {
       if ((m == 0 && mode == kModeWrite) || (m == 1 && mode == kModeRead)) continue;
       o->ready[m][pd].finished++;
@@ -212,7 +241,7 @@ struct World {
     }
     HostSlot& hs = o->slots[d];
     hs.unblock_started_inc = hs.inc;
-    s.pd.load(std::memory_order_relaxed)->Unblock();
+    s.reg.load(std::memory_order_relaxed)->pd->Unblock();
     hs.unblock_done_inc = hs.inc;
     Release(s);
   }
@@ -238,9 +267,9 @@ struct World {
         if (!hs.closed) ReadOp(t, op);
         break;
       case OpKind::kEventErr: {
-        PD* pd = s.pd.load(std::memory_order_acquire);
-        if (op.arg) o->everr_on[pd]++;
-        pd->SetEventErr(op.arg != 0);
+        const Reg* r = s.reg.load(std::memory_order_acquire);
+        if (op.arg) o->everr_on[{r->pd, r->inc}]++;
+        server->ErrEvent(r->key, op.arg != 0);
         break;
       }
       case OpKind::kDeadline:
@@ -254,7 +283,7 @@ struct World {
             alone[m] = hs.sets_finished[m] == hs.sets_started[m];
             ticket[m] = hs.sets_started[m]++;
           }
-          s.pd.load(std::memory_order_relaxed)->SetDeadline(op.arg, op.mode);
+          s.reg.load(std::memory_order_relaxed)->pd->SetDeadline(op.arg, op.mode);
           for (int m : {0, 1}) {
             if ((m == 0 && op.mode == kModeWrite) || (m == 1 && op.mode == kModeRead)) continue;
             // Sets that overlapped were applied in an order the host did not
@@ -292,7 +321,7 @@ struct World {
             break;
           }
         }
-        server->Close(s.pd.load(std::memory_order_relaxed));
+        server->Close(s.reg.load(std::memory_order_relaxed)->pd);
         if (kernel != nullptr) kernel->Close(s.fd.load(std::memory_order_relaxed));
         hs.closed = true;
         break;
@@ -308,9 +337,10 @@ struct World {
         const int fd = kernel != nullptr ? kernel->Pipe() : -1;
         PD* pd = server->Open(static_cast<uintptr_t>(fd)).first;
         hs.inc++;
+        Reg* reg = sim::Make<Reg>(Reg{pd, server->EventKey(pd), hs.inc});
         // release: pairs with the writer's acquire load (io ops).
         if (kernel != nullptr) s.fd.store(fd, std::memory_order_release);
-        s.pd.store(pd, std::memory_order_release);
+        s.reg.store(reg, std::memory_order_release);
         s.refs.store(0, std::memory_order_release);  // pairs with Acquire
         break;
       }
@@ -372,7 +402,7 @@ struct World {
   // when it looks for work; here every drainer step is a netpoll(0) pass.
   void Netpoll() {
     if (kernel == nullptr) return;
-    kernel->Poll([](void* w, void* pd, int mode) { static_cast<World*>(w)->Deliver(static_cast<PD*>(pd), mode); },
+    kernel->Poll([](void* w, uint64_t key, int mode) { static_cast<World*>(w)->Deliver(key, mode); },
                  this);
   }
 
@@ -438,13 +468,16 @@ void Body(const ops::Program& prog) {
     for (const Op& op : th) uses_fds |= op.kind == OpKind::kIo || op.kind == OpKind::kRead;
   }
   if (uses_fds) world->kernel = sim::Make<sim::Kernel>();
-  world->server = sim::Make<typename W::Server>(world->kernel);
+  world->server = sim::Make<typename W::Server>(
+      world->kernel, CounterOrigin{prog.counters.fdseq, prog.counters.rseq, prog.counters.wseq});
   world->slots = sim::Make<std::vector<typename W::Slot>>(ndesc);
   for (int d = 0; d < ndesc; d++) {
     const int fd = uses_fds ? world->kernel->Pipe() : -1;
     if (uses_fds) (*world->slots)[d].fd.store(fd, std::memory_order_release);
-    (*world->slots)[d].pd.store(world->server->Open(static_cast<uintptr_t>(fd)).first,
-                                std::memory_order_release);
+    auto* pd = world->server->Open(static_cast<uintptr_t>(fd)).first;
+    (*world->slots)[d].reg.store(
+        sim::Make<typename W::Reg>(typename W::Reg{pd, world->server->EventKey(pd), 0}),
+        std::memory_order_release);
   }
   std::vector<sim::JoinHandle> hs;
   for (int t = 0; t < nthreads; t++) {
@@ -458,6 +491,17 @@ void Body(const ops::Program& prog) {
   auto drainer = sim::Spawn([world, nthreads] { world->Drain(nthreads); }, "drainer");
   for (auto& h : hs) h.Join();
   drainer.Join();
+  // Every thread is done, none is parked: netpollWaiters must be back at 0
+  // (DESIGN.md §4, accounting). Before tip the poller path never decrements
+  // it (#33624): checked there only when asked (AccountingChecked).
+  if (oracle::AccountingChecked(V::kName)) {
+    const int32_t n = world->server->Waiters();
+    if (n != 0) {
+      world->Fail("waiter accounting: netpollWaiters is " + std::to_string(n) +
+                  " after every thread finished, with no waiter parked" +
+                  (n > 0 ? " (drift on the poller path: Go #33624)" : " (negative)"));
+    }
+  }
 }
 
 }  // namespace

@@ -59,6 +59,7 @@ inline constexpr int kDrainYields = 256;
 // Validates what the simulator cannot run; returns an error message or "".
 std::string CheckProgram(const ops::Program& prog);
 
+
 // Runs prog under cfg (cfg.iterations executions) for the named variant.
 // Returns the first finding. The variant name must be valid (variants.h).
 std::optional<sim::Finding> RunProgram(const ops::Program& prog, std::string_view variant,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness/model/model.h"
+#include "harness/oracle/accounting.h"
 #include "harness/sim/kernel.h"
 #include "harness/sim/sim_env.h"
 #include "harness/sim/thread.h"
@@ -91,12 +92,17 @@ void Body(const ops::Program& prog) {
     return op.kind == OpKind::kIo || op.kind == OpKind::kRead;
   });
   sim::Kernel* kernel = uses_fds ? sim::Make<sim::Kernel>() : nullptr;
-  auto* server = sim::Make<Server>(kernel);
+  auto* server = sim::Make<Server>(
+      kernel, CounterOrigin{prog.counters.fdseq, prog.counters.rseq, prog.counters.wseq});
   auto* pds = sim::Make<std::vector<PD*>>(ndesc);
+  // The epoll user data each incarnation was registered with: in-memory
+  // events carry it, as epoll's would.
+  auto* keys = sim::Make<std::vector<uint64_t>>(ndesc, 0);
   auto* fds = sim::Make<std::vector<int>>(ndesc, -1);
   auto open = [&](int d) {
     if (kernel != nullptr) (*fds)[d] = kernel->Pipe();
     (*pds)[d] = server->Open(static_cast<uintptr_t>((*fds)[d])).first;
+    (*keys)[d] = server->EventKey((*pds)[d]);
   };
   for (int d = 0; d < ndesc; d++) open(d);
   auto* model = sim::Make<model::PollModel>(ndesc, sim::Now());
@@ -236,7 +242,7 @@ void Body(const ops::Program& prog) {
         const bool reader = op.mode != kModeWrite && it != parked->end() &&
                             it->second.waits != nullptr && model->parked(op.desc, kModeRead);
         const int waits_before = reader ? *it->second.waits : 0;
-        server->Ready(pd, op.mode);
+        server->ReadyEvent((*keys)[op.desc], op.mode);
         for (int spins = 0; reader && *it->second.result < 0; spins++) {
           if (*it->second.waits > waits_before && pd->DebugSnapshot().rg > kPdWait) break;
           if (spins == 100000) fail(where.Str() + ": the woken reader never waited again");
@@ -249,13 +255,11 @@ void Body(const ops::Program& prog) {
         // next op (each op runs to quiescence: Go's findrunnable polls).
         kernel->Write((*fds)[op.desc], 1);
         kernel->Poll(
-            [](void* srv, void* p, int mode) {
-              static_cast<Server*>(srv)->Ready(static_cast<PD*>(p), mode);
-            },
+            [](void* srv, uint64_t key, int mode) { static_cast<Server*>(srv)->ReadyEvent(key, mode); },
             server);
         break;
       case OpKind::kEventErr:
-        pd->SetEventErr(op.arg != 0);
+        server->ErrEvent((*keys)[op.desc], op.arg != 0);
         break;
       case OpKind::kDeadline:
         pd->SetDeadline(op.arg, op.mode);
@@ -276,6 +280,10 @@ void Body(const ops::Program& prog) {
     }
     apply_wakes(s, where);
     no_early_wakes(where);
+    if (oracle::AccountingChecked(V::kName) && server->Waiters() < 0) {
+      fail(where.Str() + ": waiter accounting: netpollWaiters is " +
+           std::to_string(server->Waiters()) + " (negative)");
+    }
   }
   // Drain: unblock every open descriptor; every parked waiter must leave with
   // closing (or what the model says).
@@ -291,6 +299,12 @@ void Body(const ops::Program& prog) {
     apply_wakes(s, where);
   }
   if (!parked->empty()) fail("a waiter the model says parked survived the final unblock");
+  // Quiescent, nobody parked: netpollWaiters must be 0 (see program_runner.h).
+  if (oracle::AccountingChecked(V::kName) && server->Waiters() != 0) {
+    fail("waiter accounting: netpollWaiters is " + std::to_string(server->Waiters()) +
+         " after the final unblock, with no waiter parked" +
+         (server->Waiters() > 0 ? " (drift on the poller path: Go #33624)" : " (negative)"));
+  }
 }
 
 }  // namespace
