@@ -62,6 +62,18 @@ def mutants():
     return out
 
 
+def mutant_variant(name):
+    """The variant a mutant is planted in: its patch's `pollstorm-variant:`
+    line (tip's mutants patch polldesc/tip/), else fixed."""
+    with open(os.path.join(ROOT, "mutants", name + ".patch")) as f:
+        for line in f:
+            if line.startswith("pollstorm-variant:"):
+                return line.split(":", 1)[1].strip()
+            if line.startswith("---"):
+                break
+    return "fixed
+
+
 def equivalents():
     path = os.path.join(ROOT, "mutants", "equivalent.txt")
     eq = {}
@@ -78,6 +90,7 @@ class Scratch:
     """One scratch copy of the tracked tree; builds live beside it."""
 
     def __init__(self, work):
+        self.variant = "fixed"  # the variant the current mutant is planted in
         # The committed tree (git archive HEAD): reproducible, and untouched by
         # whatever is half-edited in the working tree.
         self.work = work
@@ -117,6 +130,7 @@ class Scratch:
             shutil.copymode(a, b)
 
     def apply(self, name):
+        self.variant = mutant_variant(name)
         patch = os.path.join(ROOT, "mutants", name + ".patch")
         r = subprocess.run(["patch", "-p1", "-s", "-i", patch], cwd=self.src,
                            capture_output=True, text=True)
@@ -147,7 +161,9 @@ def run_timed(cmd, budget, **kw):
         return None, out, time.monotonic() - t, True
 
 
-UNIT_FILTER = "*/fixed.*:FdTest/fixed.*:*DeathTest*"
+def unit_filter(variant):
+    """The variant's typed suites and the death tests (plus tip's own)."""
+    return f"*/{variant}.*:*DeathTest*" + (":Tip*" if variant == "tip" else "")
 
 
 def mode_unit(scratch, budget):
@@ -156,7 +172,7 @@ def mode_unit(scratch, budget):
         return {"result": "killed", "how": "does not compile", "seconds": 0}
     rc, out, secs, timed_out = run_timed(
         [os.path.join(bdir, "tests", "polldesc_test"),
-         "--gtest_filter=" + UNIT_FILTER, "--gtest_fail_fast"], budget)
+         "--gtest_filter=" + unit_filter(scratch.variant), "--gtest_fail_fast"], budget)
     if timed_out:
         return {"result": "killed", "how": "a test hung past the budget (lost wakeup)", "seconds": secs}
     if rc != 0:
@@ -176,7 +192,7 @@ def mode_tsan_storm(scratch, budget):
         dur = max(budget / 3 - 2, 2)
         out_json = os.path.join(scratch.work, "storm.json")
         rc, out, secs, timed_out = run_timed(
-            [storm, "--variant", "fixed", "--profile", profile, "--duration", f"{dur:.0f}",
+            [storm, "--variant", scratch.variant, "--profile", profile, "--duration", f"{dur:.0f}",
              "--watchdog-ms", "1000", "--stop-on-first", "--json", out_json], dur + 60)
         if timed_out or rc not in (0,):
             how = "storm overran (hang)" if timed_out else f"exit {rc}"
@@ -203,7 +219,7 @@ def sim_programs(scratch, bdir, budget, chooser, weak):
     for prog in progs:
         rc, out, secs, timed_out = run_timed(
             [os.path.join(bdir, "explore", "pollstorm-sim"), "run",
-             os.path.join(scratch.src, "corpus", "sim", prog), "--variant", "fixed",
+             os.path.join(scratch.src, "corpus", "sim", prog), "--variant", scratch.variant,
              "--iterations", "20000", "--no-races", "--chooser", chooser]
             + ([] if weak else ["--sc"]),
             max(budget / len(progs), 3))
@@ -265,7 +281,7 @@ def mode_fuzz(scratch, budget, target):
         [os.path.join(bdir, "fuzz", f"{target}_fuzzer"), f"-max_total_time={int(budget)}",
          "-seed=1", f"-artifact_prefix={scratch.work}/", corpus,
          os.path.join(bdir, "fuzz", "seeds", target)],
-        budget + 60, env=dict(os.environ, POLLSTORM_FUZZ_VARIANT="fixed"))
+        budget + 60, env=dict(os.environ, POLLSTORM_FUZZ_VARIANT=scratch.variant))
     if timed_out:
         return {"result": "killed", "how": "the fuzzer hung past its budget", "seconds": secs}
     if rc != 0:
@@ -289,7 +305,7 @@ def mode_aarch64(scratch, budget):
     rc, out, secs, timed_out = run_timed(
         ["ctest", "--test-dir", bdir, "-R", "^unit", "--output-on-failure",
          "--timeout", str(int(budget))], budget + 30,
-        env=dict(os.environ, GTEST_FILTER=UNIT_FILTER, GTEST_FAIL_FAST="1"))
+        env=dict(os.environ, GTEST_FILTER=unit_filter(scratch.variant), GTEST_FAIL_FAST="1"))
     if timed_out or rc != 0:
         failed = sorted(set(f.rstrip(",") for f in re.findall(r"\[  FAILED  \] (\S+\.\S+)", out)))
         fatal = re.search(r"fatal error: ([^\n]{0,80})", out)

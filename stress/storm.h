@@ -62,6 +62,10 @@ struct StormConfig {
   int progress_ms = 1000;
   uint64_t drop_wake = 0;   // test-only fault: drop the Nth wake (0: never)
   bool stop_on_first = false;
+  // Where every descriptor's fdseq/rseq/wseq start (--fdseq-start,
+  // --seq-start): near a wrap or a field boundary, the storm's reuse drives
+  // them across it.
+  uint64_t fdseq_start = 0, seq_start = 0;
 };
 
 int RunStormWorker(const StormConfig& cfg);

@@ -38,7 +38,7 @@ constexpr const char* kUsage = R"(Usage: pollstorm-storm [options]
 Drives real pollDescs from many threads with random operations and checks
 every result online (see README "Storms").
 
-  --variant NAME        legacy, seed or fixed (default fixed)
+  --variant NAME        legacy, seed, fixed or tip (default fixed)
   --profile NAME        op mix: mixed, ready, deadline, reuse, io (default mixed)
   --seed N              seed for the op choices (default 1)
   --threads N           threads, 2..64 (default 8; half wait, half act)
@@ -48,6 +48,11 @@ every result online (see README "Storms").
   --weight-OP N         override one op weight; OP is ready, everr, deadline,
                         reopen or io (e.g. --weight-reopen 50)
   --watchdog-ms N       wake-obligation bound in ms (default 3000)
+  --fdseq-start N       every descriptor's fdseq starts at N (tip; masked to
+                        25 bits): e.g. 65530 crosses the info word's 16-bit
+                        field within a few reuses
+  --seq-start N         rseq and wseq start at N: e.g. 18446744073709551600
+                        crosses 2^64 within a few reuses
   --stop-on-first       end at the first finding (for time-to-detect)
   --json PATH           write the JSON summary (with findings) to PATH
   --findings PATH       append one JSON line per distinct finding to PATH
@@ -138,6 +143,10 @@ Cli ParseArgs(int argc, char** argv) {
       if (!ParseDurationS(value(), &cli.cfg.duration_s)) Usage("--duration takes a time like 30s, 2m or 1h, not '" + std::string(argv[i]) + "'");
     } else if (a == "--ops") {
       if (!ParseU64(value(), &cli.cfg.max_ops) || cli.cfg.max_ops == 0) Usage("--ops takes a positive number, not '" + std::string(argv[i]) + "'");
+    } else if (a == "--fdseq-start") {
+      if (!ParseU64(value(), &cli.cfg.fdseq_start)) Usage("--fdseq-start takes an unsigned 64-bit number, not '" + std::string(argv[i]) + "'");
+    } else if (a == "--seq-start") {
+      if (!ParseU64(value(), &cli.cfg.seq_start)) Usage("--seq-start takes an unsigned 64-bit number, not '" + std::string(argv[i]) + "'");
     } else if (a == "--watchdog-ms") {
       if (!ParseU64(value(), &n) || n < 10 || n > 600000) Usage("--watchdog-ms takes 10..600000, not '" + std::string(argv[i]) + "'");
       cli.cfg.watchdog_ms = static_cast<int>(n);

@@ -182,7 +182,8 @@ class Storm {
   explicit Storm(const StormConfig& cfg)
       : cfg_(cfg), slots_(cfg.descriptors), logs_(cfg.threads + 2) {
     server_ = std::make_unique<Server>(cfg.profile->io ? static_cast<NetpollPlatform*>(&poller_)
-                                                       : nullptr);
+                                                       : nullptr,
+                                       CounterOrigin{cfg.fdseq_start, cfg.seq_start, cfg.seq_start});
     poller_.Attach(server_.get());
     for (int s = 0; s < cfg_.descriptors; s++) OpenSlot(s);
     if (cfg_.profile->io) poller_.Start();
