@@ -71,7 +71,7 @@ def mutant_variant(name):
                 return line.split(":", 1)[1].strip()
             if line.startswith("---"):
                 break
-    return "fixed
+    return "fixed"
 
 
 def equivalents():
