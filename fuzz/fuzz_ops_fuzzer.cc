@@ -10,6 +10,7 @@
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   pollstorm::fuzz::Variant();
+  pollstorm::fuzz::Counters();
   return 0;
 }
 

@@ -14,6 +14,7 @@
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   pollstorm::fuzz::Variant();
+  pollstorm::fuzz::Counters();
   return 0;
 }
 

@@ -22,7 +22,7 @@ Usage: scripts/cross.sh [options]
                         6-11 s start-up per process under QEMU) and measure the
                         time to detect `legacy` under TSan
   --storm-duration S    seconds per storm (default 5)
-  --storm-variants LIST variants to storm (default legacy,seed,fixed)
+  --storm-variants LIST variants to storm (default legacy,seed,fixed,tip)
   --canary-instances N  litmus instances per test (default 1000000)
   --no-install          never install: fail (exit 2) if a package is missing
   --install-only        install what is missing and stop
@@ -41,7 +41,7 @@ say() { echo "==> $*" >&2; }
 PRESETS="aarch64-llsc,aarch64-lse"
 TSAN=0
 STORM_S=5
-VARIANTS="legacy,seed,fixed"
+VARIANTS="legacy,seed,fixed,tip"
 CANARY_N=1000000
 INSTALL=1
 INSTALL_ONLY=0
@@ -72,7 +72,7 @@ for p in "${PRESET_LIST[@]}"; do
   case "$p" in aarch64-llsc|aarch64-lse|aarch64-tsan) ;; *) die_usage "unknown preset '$p' (known: aarch64-llsc, aarch64-lse, aarch64-tsan)" ;; esac
 done
 for v in "${VARIANT_LIST[@]}"; do
-  case "$v" in legacy|seed|fixed) ;; *) die_usage "unknown variant '$v' (known: legacy, seed, fixed)" ;; esac
+  case "$v" in legacy|seed|fixed|tip) ;; *) die_usage "unknown variant '$v' (known: legacy, seed, fixed, tip)" ;; esac
 done
 if [ "$TSAN" = 1 ] && [[ " ${PRESET_LIST[*]} " != *" aarch64-tsan "* ]]; then PRESET_LIST+=(aarch64-tsan); fi
 
@@ -398,10 +398,10 @@ if storms:
                 unexplained += 1
             verdicts.append(f"{kind} after {after:.2f}s: {why}")
         ok = rc in (0, 1) and bool(st)
-        # `fixed` must be clean, or every finding explained by the platform;
+        # `fixed` and `tip` must be clean, or every finding explained by the platform;
         # legacy and seed are expected to be caught. Any storm must finish.
         mark = ""
-        if not ok or (v == "fixed" and unexplained):
+        if not ok or (v in ("fixed", "tip") and unexplained):
             failed = True
             mark = "FAIL"
         rate_s = f"{rate:.0f}" if isinstance(rate, (int, float)) else "-"
