@@ -42,9 +42,11 @@ namespace pollstorm {
 template class PollDesc<SimEnv, Legacy>;
 template class PollDesc<SimEnv, Seed>;
 template class PollDesc<SimEnv, Fixed>;
+template class PollDesc<SimEnv, Tip>;
 template class PollServer<SimEnv, Legacy>;
 template class PollServer<SimEnv, Seed>;
 template class PollServer<SimEnv, Fixed>;
+template class PollServer<SimEnv, Tip>;
 template class Fd<PollServer<SimEnv, Fixed>>;
 static_assert(std::string_view(SimEnv::kName) == "sim");
 
@@ -859,6 +861,31 @@ TEST(Issue45211, FixedIsCleanUnderPct) {
     c.iterations = kCleanExecutions / 10;
     const auto f = sim::Check(c, [close] { Issue45211<Fixed>(close); });
     EXPECT_FALSE(f) << Show(f);
+  }
+}
+
+// Tip (Go's current code, publishInfo's CAS as the closer's barrier) must be
+// as clean as fixed on both historical scenarios, under weak memory, with
+// races on, under random and PCT schedules.
+TEST(TipIsClean, OnIssue48925AndIssue45211) {
+  {
+    sim::CheckStats st;
+    RunConfig c = Hunt("tip", /*weak=*/true, /*races=*/true);
+    c.iterations = kCleanExecutions / 5;
+    const auto f = sim::Check(c, Issue48925<Tip>, &st);
+    EXPECT_FALSE(f) << Show(f);
+    EXPECT_EQ(st.executions, kCleanExecutions / 5);
+  }
+  for (bool close : {true, false}) {
+    for (ChooserKind ch : {ChooserKind::kRandom, ChooserKind::kPct}) {
+      sim::CheckStats st;
+      RunConfig c = Hunt("tip", /*weak=*/true, /*races=*/true);
+      c.chooser = ch;
+      c.iterations = kCleanExecutions / 10;
+      const auto f = sim::Check(c, [close] { Issue45211<Tip>(close); }, &st);
+      EXPECT_FALSE(f) << (close ? "close: " : "deadline: ") << Show(f);
+      EXPECT_EQ(st.executions, kCleanExecutions / 10);
+    }
   }
 }
 
