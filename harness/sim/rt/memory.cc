@@ -41,7 +41,6 @@ bool IsRelease(std::memory_order o) {
          o == std::memory_order_seq_cst;
 }
 
-
 const char* OrderName(std::memory_order o) {
   switch (o) {
     case std::memory_order_relaxed:
@@ -71,7 +70,6 @@ const char* AccessName(Access a) {
   }
   return "?";
 }
-
 
 using ull = unsigned long long;
 
@@ -312,8 +310,8 @@ uint64_t Execution::Rmw(CellHeader& h, uint64_t& mirror, Access a, RmwOp op, uin
   Observe(prev, t, sc);
   Acquire(t, prev, IsAcquire(o));
   const uint64_t old = prev.value;
-  Append(l, RmwStore(l, t, prev,
-                     op == RmwOp::kExchange ? (arg & mask) : ((old + arg) & mask), sc, o));
+  const uint64_t value = op == RmwOp::kExchange ? (arg & mask) : ((old + arg) & mask);
+  Append(l, RmwStore(l, t, prev, value, sc, o));
   if (cfg_.trace) {
     Trace(site, "%s %s(%s) %#llx, read %#llx", AccessName(a),
           op == RmwOp::kExchange ? "exchange" : "fetch_add", OrderName(o),
