@@ -212,8 +212,10 @@ class PollServer {
   // Called by the cache for each descriptor it carves (GO-DIFF: Go's memory
   // is zeroed; see CounterOrigin). Before publication: plain writes.
   void Carved(PD& pd) {
-    pd.rseq_.Write(origin_.rseq);
-    pd.wseq_.Write(origin_.wseq);
+    // The zero origin is what the memory already holds: no access at all,
+    // so the simulator's schedules are those of a zeroed carve.
+    if (origin_.rseq != 0) pd.rseq_.Write(origin_.rseq);
+    if (origin_.wseq != 0) pd.wseq_.Write(origin_.wseq);
   }
 
  private:

@@ -12,3 +12,15 @@ if(POLLSTORM_SANITIZER STREQUAL "thread")
   # The fibers are annotated; any TSan report is a real bug in the engine.
   set_tests_properties(sim.unit sim.litmus PROPERTIES ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1")
 endif()
+
+# The golden test: every schedule and outcome of a fixed set of programs and
+# seeds, compared with the record the engine produced before its split
+# (tests/sim_golden_test.cc says what it runs and when to regenerate it).
+add_executable(sim_golden_test ${PROJECT_SOURCE_DIR}/tests/sim_golden_test.cc)
+target_link_libraries(sim_golden_test PRIVATE pollstorm_simrun pollstorm_litmus_sim)
+add_test(NAME sim.golden
+         COMMAND sim_golden_test ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests/golden/sim_golden.txt)
+set_tests_properties(sim.golden PROPERTIES TIMEOUT 300)
+if(POLLSTORM_SANITIZER STREQUAL "thread")
+  set_tests_properties(sim.golden PROPERTIES ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1")
+endif()

@@ -302,6 +302,15 @@ std::optional<Finding> Check(const RunConfig& cfg_in, const std::function<void()
     st.choices += schedule->choices.size();
     if (!o.notes.empty()) st.race_notes++;
     st.digest = Fnv1a(st.digest, schedule->Encode());
+    if (cfg.on_execution) {
+      ExecutionRecord r;
+      r.execution = i + 1;
+      r.finished = o.finished;
+      r.steps = o.steps;
+      r.threads = o.threads;
+      r.finding = MakeFinding(o, *schedule, cfg, i + 1);
+      cfg.on_execution(r);
+    }
 
     if (cfg.check_determinism && replay == nullptr) {
       // Shuttle's uncontrolled-nondeterminism check: the same choices must

@@ -32,6 +32,8 @@ enum class ChooserKind : uint8_t {
   kBytes,   // choose/bytes.h: RunConfig::bytes
 };
 
+struct ExecutionRecord;  // below
+
 // Every field can be overridden from the environment (RunConfig::WithEnv,
 // which Check applies), so a printed replay command works without edits.
 // The variables are POLLSTORM_SIM_<FIELD>.
@@ -89,12 +91,28 @@ struct RunConfig {
   // If set, every finding is also written to <dir>/<kind>-NNN.sched,
   // create-exclusive (POLLSTORM_SIM_FINDINGS_DIR).
   std::string findings_dir;
+  // If set, called on the host after every execution, clean or not, with
+  // its record (no environment override). The golden test
+  // (tests/sim_golden_test.cc) records every schedule and outcome through
+  // it. Costs a Finding per execution; never influences a choice.
+  std::function<void(const ExecutionRecord&)> on_execution;
 
   // RunConfig::WithEnv(): a copy with the POLLSTORM_SIM_* overrides applied
   // (their own prefix, so a storm's POLLSTORM_SEED never steers the
   // simulator). A malformed value exits with status 2 and a message naming
   // the variable.
   RunConfig WithEnv() const;
+};
+
+// One execution as RunConfig::on_execution sees it. `finding` holds the
+// schedule, the notes and the seed of every execution; its kind, message,
+// thread and details mean something only if !finished.
+struct ExecutionRecord {
+  uint64_t execution = 0;  // 1-based, as Finding::execution
+  bool finished = false;   // completed with no finding
+  uint64_t steps = 0;      // scheduling points
+  uint32_t threads = 0;    // simulated threads started (main included)
+  Finding finding;
 };
 
 // What a run did, for tests and rate measurements.

@@ -14,6 +14,12 @@
 // host and no simulated thread is ever resumed.
 //
 // Facades (harness/sim/*.h) are the only callers of the public members below.
+//
+// One class, because every operation needs the loop's private parts (its
+// scheduling point, blocking, the thread table, findings); its members are
+// defined by concern, one file each, and each section below names its file:
+// execution.cc (the loop), memory.cc, race.cc, mutex.cc, parker.cc, timer.cc,
+// thread.cc. Each of those files opens with what it models and its limits.
 #pragma once
 
 #include <cstdint>
@@ -107,7 +113,7 @@ class Execution {
   Outcome Run(Chooser& chooser, Schedule& schedule, const std::function<void()>& body,
               const Config& config, StackPool& stacks);
 
-  // ---- cells (each a scheduling point, except OnConstruct) ----
+  // ---- cells, memory.cc (each a scheduling point, except OnConstruct) ----
   void OnConstruct(CellHeader& h);
   uint64_t Load(CellHeader& h, uint64_t& mirror, Access a, std::memory_order o, Site site);
   void Store(CellHeader& h, uint64_t& mirror, Access a, uint64_t v, std::memory_order o, Site site);
@@ -120,29 +126,31 @@ class Execution {
   // seq_cst is SimEnv::FullBarrier; acquire/release fences work too.
   void Fence(std::memory_order o, Site site);
 
-  // ---- synchronisation ----
+  // ---- mutex.cc ----
   void Lock(ObjHeader& m, Site site);
   void Unlock(ObjHeader& m, Site site);
+  // ---- parker.cc ----
   Parker* CurrentParker();
   void Park(ThreadId owner, Site site);
   void Unpark(ThreadId owner, Site site);
 
-  // ---- time ----
+  // ---- time, timer.cc ----
   int64_t Nanotime(Site site);
   void TimerModify(ObjHeader& t, int64_t when, TimerFunc f, void* arg, uintptr_t seq, Site site);
   bool TimerDelete(ObjHeader& t, Site site);
   void TimerWaitIdle(ObjHeader& t, Site site);
   void Sleep(int64_t ns, Site site);
 
-  // ---- threads and checks ----
+  // ---- threads, thread.cc ----
   ThreadId Spawn(std::function<void()> fn, const char* name, Site site);
   void Join(ThreadId t, Site site);
   void Yield(Site site);
+  ThreadId CurrentThread() const;
+  // ---- checks, execution.cc ----
   [[noreturn]] void Fatal(const char* msg);
   void Assert(bool ok, const char* msg, Site site);
   // The execution owns `deleter` and calls it after the run (sim::Make).
   void Own(std::function<void()> deleter) { owned_.push_back(std::move(deleter)); }
-  ThreadId CurrentThread() const;
 
  private:
   enum class State : uint8_t {
@@ -155,6 +163,8 @@ class Execution {
     kSleeping,   // wake_time
     kFinished,
   };
+  // A simulated thread: the loop's part (state, fiber, what it waits on), the
+  // memory model's (its views) and the parker's (token, unparkers' views).
   struct Thread {
     ThreadId id = 0;
     State state = State::kFinished;
@@ -175,11 +185,13 @@ class Execution {
     bool park_token = false;
     View park_view;  // the unparkers' views
   };
+  // mutex.cc's object.
   struct MutexRec {
     ThreadId owner = kNoThread;
     Site owner_site;
     View view;
   };
+  // timer.cc's object.
   struct TimerRec {
     bool pending = false;
     bool running = false;
@@ -192,17 +204,15 @@ class Execution {
     View idle_view;  // the end of the last callback, for WaitIdle
   };
 
+  // Threads (thread.cc).
   static void ThreadEntry(void* arg);
-  void TimerLoop();
-  void FireOneTimer();
   [[noreturn]] void ThreadExit();
-
-  Thread& Cur() { return *running_; }
   Thread& NewThread(const char* name, bool is_timer);
-  void Tick(Thread& t) { t.view.hb[t.id]++; }
   std::string ThreadName(ThreadId t) const;
+  Thread& Cur() { return *running_; }
+  void Tick(Thread& t) { t.view.hb[t.id]++; }
 
-  // Scheduling.
+  // The loop (execution.cc).
   void SchedulePoint(bool yielding = false);
   void BlockAndSwitch(bool exiting = false);
   void CollectRunnable();
@@ -215,7 +225,7 @@ class Execution {
   void Trace(Site site, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
   [[noreturn]] void Abandon();
 
-  // Memory.
+  // Memory (memory.cc; RaceCheck in race.cc).
   Location& Loc(CellHeader& h, uint64_t& mirror, bool shared);
   uint32_t Floor(const Location& l, const Thread& t, bool sc) const;
   void Observe(StoreRecord& s, Thread& t, bool sc);
@@ -224,9 +234,15 @@ class Execution {
   void InsertAt(Location& l, uint32_t pos, const StoreRecord& s);
   void RaceCheck(Location& l, Thread& t, bool write, bool atomic, Site site);
   void ReleaseInto(const Thread& t, bool release, StoreRecord& s);
+  // The store an RMW or a successful CAS appends after reading `prev`.
+  StoreRecord RmwStore(Location& l, const Thread& t, const StoreRecord& prev, uint64_t value,
+                       bool sc, std::memory_order o);
 
-  MutexRec& MutexOf(ObjHeader& h);
+  MutexRec& MutexOf(ObjHeader& h);  // mutex.cc
+  // Timers (timer.cc).
   TimerRec& TimerOf(ObjHeader& h);
+  void TimerLoop();
+  void FireOneTimer();
 
   // Per run.
   Config cfg_;

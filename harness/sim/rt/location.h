@@ -8,9 +8,9 @@
 //               Shared cells, its RaceState
 //
 // The weak-memory model (C++11/20, after Lahav et al. and P0668's repaired
-// seq_cst) is implemented in execution.cc; this file holds its state. In
-// short: a load may read any kept store at or after its *floor*, the
-// mo-latest store the thread is already obliged to see:
+// seq_cst) is implemented in memory.cc (the race detector in race.cc); this
+// file holds its state. In short: a load may read any kept store at or after
+// its *floor*, the mo-latest store the thread is already obliged to see:
 //   - a store it read or wrote itself (read-read / write-read coherence),
 //   - a store some thread read or wrote at an event that happens-before it
 //     (StoreRecord::first_seen against View::hb),

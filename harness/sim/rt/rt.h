@@ -8,9 +8,19 @@
 //                       TSan/ASan fiber annotations
 //   rt/location.h       Location: one memory cell's bounded store history
 //                       (weak memory) and its race-detector state
-//   rt/execution.h      Execution: one run of a program; threads, the
-//                       scheduler, every Env operation, timers, findings.
-//                       rt::Current() is the only way in.
+//   rt/execution.h      Execution: one run of a program, and every Env
+//                       operation on it. rt::Current() is the only way in.
+//                       One class; its members are defined by concern:
+//     rt/execution.cc     the execution loop: Run, scheduling points, the
+//                         choices, which threads can run, findings, abandon
+//     rt/memory.cc        the memory model: cells, store histories, loads,
+//                         stores, RMWs, CAS, fences
+//     rt/race.cc          the data-race detector (Shared cells)
+//     rt/mutex.cc         Mutex: Lock, Unlock
+//     rt/parker.cc        Parker: Park, Unpark
+//     rt/timer.cc         virtual time: Nanotime, Sleep, the timer service
+//     rt/thread.cc        threads: Spawn, Join, Yield, start and exit
+//   Each .cc opens with what it models and its limits.
 //
 // Facades (harness/sim/*.h) forward every operation through rt::Current() and
 // never schedule themselves. Nothing here reads a wall clock, a global RNG or
@@ -59,6 +69,11 @@ inline constexpr int64_t kStartTime = 1'000'000'000;
 // kDefaultMaxSteps: scheduling points per execution before a `step-bound`
 // finding (a livelock candidate).
 inline constexpr uint64_t kDefaultMaxSteps = 100'000;
+
+// kMaxRaceNotes: when races are not findings (RunConfig::races_are_findings
+// off), how many are kept as notes on the execution's outcome (the first
+// ones; later ones are only counted, in one last note).
+inline constexpr uint32_t kMaxRaceNotes = 2;
 
 // kMaxTraceEvents: operations kept when tracing (RunConfig::trace), the most
 // recent ones; enough to see the interleaving that led to a finding.
