@@ -173,6 +173,18 @@ Program Generate(uint64_t seed) {
     InsertAt(r, p.threads[a], {Make(OpKind::kWait, d, DrawMode(r, false))});
     InsertAt(r, p.threads[b], {Make(OpKind::kUnblock, d)});
   }
+  // The contract: something that can be owed a wake. The swarm enabled wait
+  // or read, but weights may still have drawn neither.
+  bool waits = false;
+  for (const auto& th : p.threads) {
+    for (const Op& op : th) waits |= op.kind == OpKind::kWait || op.kind == OpKind::kRead;
+  }
+  if (!waits) {
+    const bool read = s.kind_weight[static_cast<int>(OpKind::kRead)] >
+                      s.kind_weight[static_cast<int>(OpKind::kWait)];
+    InsertAt(r, p.threads[r.Below(s.threads)],
+             {Make(read ? OpKind::kRead : OpKind::kWait, DrawDesc(r, s), read ? 'r' : DrawMode(r, false))});
+  }
   return p;
 }
 
