@@ -61,7 +61,7 @@ finding is minimised and printed as a text program with its replay.
                      memory, random and PCT in turn) (default weak)
   --seed S           program i is generated from seed S+i (default 1)
   --programs N       stop after N programs
-  --per-program N    executions per program (default 300)
+  --per-program N    executions per program (default 100)
   --max-findings N   stop after N findings (default 1)
   --help             this text
 
@@ -80,7 +80,7 @@ struct Cli {
   double time_s = 60;
   std::string mode = "weak";
   uint64_t programs = 0;  // 0: until the time is up
-  uint64_t per_program = 300;
+  uint64_t per_program = 100;
   uint64_t max_findings = 1;
   sim::RunConfig cfg;
 };

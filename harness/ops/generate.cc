@@ -9,7 +9,7 @@ constexpr const char* kClassNames[kNumArgClasses] = {
     "deadline-fires-r", "deadline-fires-w", "deadline-fires-rw", "deadline-past",
     "deadline-zero",    "deadline-far",     "rearm-while-parked", "reuse-unblock-close-open",
     "close-after-unblock", "open-after-close", "everr-on",       "everr-off",
-    "io",               "read",             "unblock-racing-wait", "ready-r",
+    "io",               "read",             "unblock-racing-wait", "deadline-racing-wait", "ready-r",
     "ready-w",          "ready-rw",         "advance"};
 
 // The longest deadline that counts as "fires within the program": the
@@ -37,11 +37,12 @@ class Rng {
 };
 
 enum DeadlineClass { kFires, kPast, kZero, kFar, kNumDeadlineClasses };
-enum Shape { kRearm, kReuse, kRace, kNumShapes };
+enum Shape { kRearm, kReuse, kRace, kDeadlineRace, kNumShapes };
 
 // One program's swarm configuration.
 struct Swarm {
   int threads = 2, descs = 1;
+  int max_ops = 1;  // per thread, before shapes
   int kind_weight[kNumOpKinds] = {};  // 0: the kind is left out
   bool deadline_class[kNumDeadlineClasses] = {};
   bool shape[kNumShapes] = {};
@@ -51,6 +52,9 @@ Swarm DrawSwarm(Rng& r) {
   Swarm s;
   s.threads = kGenMinThreads + r.Below(kGenMaxThreads - kGenMinThreads + 1);
   s.descs = 1 + r.Below(kGenMaxDescs);
+  // Size is a swarm dimension too: most bugs need two ops in two threads,
+  // and a small program explores its schedules far faster than a big one.
+  s.max_ops = 1 + r.Below(kGenMaxOpsPerThread);
   for (int k = 0; k < kNumOpKinds; k++) {
     if (r.Coin(1, 2)) s.kind_weight[k] = 1 + r.Below(4);
   }
@@ -150,7 +154,7 @@ Program Generate(uint64_t seed) {
   Program p;
   p.threads.resize(s.threads);
   for (auto& th : p.threads) {
-    const int n = 1 + r.Below(kGenMaxOpsPerThread);
+    const int n = 1 + r.Below(s.max_ops);
     for (int i = 0; i < n; i++) th.push_back(DrawOp(r, s));
   }
   auto other = [&](int t) { return (t + 1 + r.Below(s.threads - 1)) % s.threads; };
@@ -172,6 +176,13 @@ Program Generate(uint64_t seed) {
     const uint8_t d = DrawDesc(r, s);
     InsertAt(r, p.threads[a], {Make(OpKind::kWait, d, DrawMode(r, false))});
     InsertAt(r, p.threads[b], {Make(OpKind::kUnblock, d)});
+  }
+  if (s.shape[kDeadlineRace]) {
+    const int a = r.Below(s.threads), b = other(a);
+    const uint8_t d = DrawDesc(r, s);
+    const int m = DrawMode(r, false);
+    InsertAt(r, p.threads[a], {Make(OpKind::kWait, d, m)});
+    InsertAt(r, p.threads[b], {Make(OpKind::kDeadline, d, r.Coin(1, 3) ? 'r' + 'w' : m, DrawDeadline(r, s))});
   }
   // The contract: something that can be owed a wake. The swarm enabled wait
   // or read, but weights may still have drawn neither.
@@ -243,6 +254,10 @@ Classification Classes(const Program& p) {
           if (u == t) continue;
           const bool waits = op.kind == OpKind::kWait || op.kind == OpKind::kRead;
           if (waits && o2.kind == OpKind::kUnblock) set(ArgClass::kUnblockRacingWait);
+          const int wmode = op.kind == OpKind::kRead ? 'r' : op.mode;
+          if (waits && o2.kind == OpKind::kDeadline && Covers(o2.mode, wmode)) {
+            set(ArgClass::kDeadlineRacingWait);
+          }
         }
       }
       // Re-arms while parked: another thread sets this wait's deadline twice.

@@ -14,7 +14,10 @@
 //   rearm   a deadline set twice on the mode another thread waits on
 //           (re-arms while parked),
 //   reuse   unblock, close, open of one descriptor in one thread,
-//   race    an unblock in one thread, a wait on the same descriptor in another.
+//   race    an unblock in one thread, a wait on the same descriptor in another,
+//   drace   a deadline set (any enabled class) racing a wait on its mode: the
+//           closer side of pattern B for past sets and timers, as race is for
+//           unblock.
 //
 // Classes(prog) names what a program exercises (for any program, generated
 // or not), so a run can report its coverage of kinds and argument classes.
@@ -47,12 +50,13 @@ enum class ArgClass : uint8_t {
   kIo,
   kRead,
   kUnblockRacingWait,  // an unblock and a wait/read of one descriptor in different threads
+  kDeadlineRacingWait, // a deadline set covering the mode a wait/read in another thread waits on
   kReadyR,
   kReadyW,
   kReadyRW,
   kAdvance,
 };
-inline constexpr int kNumArgClasses = 19;
+inline constexpr int kNumArgClasses = 20;
 const char* ArgClassName(ArgClass c);
 
 // What one program exercises: op kinds (each counted once per program) and
