@@ -32,7 +32,6 @@ struct Waiting {
   const void* pd = nullptr;
   uint64_t inc = 0;
   uint64_t obl_base = 0;  // ready starts on pd when its reset returned (read: its last read began)
-  uint64_t past_base = 0; // past-deadline sets done on its slot/mode when it reset
   bool reader = false;    // inside a read op's pollWait (Fd's loop), not a wait op
   int fd = -1;            // the reader's simulated fd
 };
@@ -42,8 +41,8 @@ struct HostSlot {
   uint64_t unblock_started_inc = UINT64_MAX;
   uint64_t unblock_done_inc = UINT64_MAX;
   uint64_t deadline_set_inc[2] = {UINT64_MAX, UINT64_MAX};
-  uint64_t past_done[2] = {0, 0};  // past-deadline sets finished (any incarnation)
-  bool last_set_past[2] = {false, false};  // the latest set, if it overlapped none, was past
+  // The latest set, if it overlapped none, was past (of incarnation last_set_inc).
+  bool last_set_past[2] = {false, false};
   // The latest set, if it overlapped none, was a future deadline of this
   // incarnation (last_set_inc) that expires by the clock at or before
   // last_set_due: the port adds the clock it reads inside SetDeadline, no
@@ -137,8 +136,7 @@ struct World {
     int err = pd->Reset(op.mode);
     if (err == kPollNoError && op.kind == OpKind::kWait) {
       Waiting& w = o->threads[t];
-      w = {true, op.desc, op.mode, pd, inc, rc.started,
-           o->slots[op.desc].past_done[Mi(op.mode)]};
+      w = {true, op.desc, op.mode, pd, inc, rc.started};
       err = pd->Wait(op.mode);
       o->threads[t].in_wait = false;
     }
@@ -169,12 +167,11 @@ struct World {
       World* w;
       int t, desc, fd;
       PD* pd;
-      uint64_t inc, base = 0, past_base = 0;
+      uint64_t inc, base = 0;
       void BeforeRead() {
         base = w->o->ready[0][pd].started;
-        past_base = w->o->slots[desc].past_done[0];
       }
-      void BeforeWait() { w->o->threads[t] = {true, desc, kModeRead, pd, inc, base, past_base, true, fd}; }
+      void BeforeWait() { w->o->threads[t] = {true, desc, kModeRead, pd, inc, base, true, fd}; }
     };
     const uint64_t r_base = o->ready[0][pd].finished;
     char byte;
@@ -276,7 +273,6 @@ struct World {
             // fixed after 7.1 M execs, corpus/regressions/
             // harness-fuzz_sched-overlapping-deadline-sets.txt).
             const bool clean = alone[m] && hs.sets_started[m] == ticket[m] + 1;
-            if (op.arg < 0) hs.past_done[m]++;
             hs.last_set_past[m] = clean && op.arg < 0;
             hs.last_set_future[m] = clean && op.arg > 0;
             // The clock is read only for future sets (a scheduling point:
@@ -433,7 +429,12 @@ struct World {
         const HostSlot& hs = o->slots[w.desc];
         // A later set may un-expire the deadline: the waiter then rightly
         // parks again (pollWait's retry), so only a still-past one obliges.
-        const bool past = hs.past_done[Mi(w.mode)] > w.past_base && hs.last_set_past[Mi(w.mode)];
+        // A still-past deadline of its incarnation obliges whenever it was
+        // set: before or after the waiter's reset, rd/wd < 0 stays until
+        // another set, and pollWait returns timeout on it (the waiter's
+        // re-check, or the setter's wake). Counting only sets after the
+        // reset missed one that landed between Reset and Wait.
+        const bool past = hs.last_set_past[Mi(w.mode)] && hs.last_set_inc[Mi(w.mode)] == w.inc;
         // A future deadline whose time has come obliges exactly as a past
         // set does (its timer fired, or should have): the drainer's final
         // unblock must not turn the stranded waiter into a quiet `closing`.
@@ -458,7 +459,7 @@ struct World {
                  (w.reader ? "read" : "wait") + " d" +
                  std::to_string(w.desc) + " " + ops::ModeName(w.mode) + " although " +
                  (hs.unblock_done_inc == w.inc ? std::string("its incarnation was unblocked")
-                  : past  ? std::string("a past deadline was set after its reset")
+                  : past  ? std::string("its deadline was set in the past")
                   : fired ? "its deadline passed " + std::to_string(*now - *due) +
                                 " ns ago (due at " + std::to_string(*due) + " ns)"
                           : std::string("a ready finished after its reset")));
