@@ -4,8 +4,13 @@
 //   pollstorm-sim run FILE [options]        explore schedules; print the first finding
 //   pollstorm-sim minimize FILE [options]   shrink a failing program (ops removed while
 //                                           the same kind of finding still appears)
+//   pollstorm-sim explore [options]         generated swarm programs (harness/ops/generate.h)
+//                                           for a time budget; every finding minimised
 // Exit: 0 clean, 1 finding, 2 usage or input error, 3 internal error.
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -15,7 +20,9 @@
 
 #include "harness/ops/ops.h"
 #include "harness/sim/choose/pct.h"
+#include "harness/simrun/minimize.h"
 #include "harness/simrun/program_runner.h"
+#include "harness/ops/generate.h"
 #include "harness/simrun/sequential.h"
 #include "polldesc/variants.h"
 
@@ -23,6 +30,7 @@ namespace pollstorm {
 namespace {
 
 constexpr const char* kUsage = R"(Usage: pollstorm-sim run|minimize PROGRAM.txt [options]
+       pollstorm-sim explore [--time 60s] [--mode random|pct|weak] [options]
 
 Runs a program in the operation language (see harness/ops/ops.h) in the
 deterministic simulator: each program thread is a simulated thread; every
@@ -41,7 +49,20 @@ may read older stores as the C++11 model allows (weak memory).
                      the model after each (one execution; replays a fuzz_ops crash)
                      (a lost wakeup, a deadlock); races are noted on it
   --trace            print the last operations with a finding
-  --out PATH         minimize: write the minimised program here
+  --out PATH         minimize: write the minimised program here;
+                     explore: the folder for findings (default: a new one in $TMPDIR)
+
+explore: generated programs (swarm testing: each draws its own subset of op
+kinds and weights, 2-4 threads, 1-4 descriptors), each explored for
+--per-program executions, until --time has passed or --programs ran; every
+finding is minimised and printed as a text program with its replay.
+  --time T           budget: 60s, 2m or seconds (default 60s)
+  --mode M           random (random chooser, SC), pct (PCT, SC) or weak (weak
+                     memory, random and PCT in turn) (default weak)
+  --seed S           program i is generated from seed S+i (default 1)
+  --programs N       stop after N programs
+  --per-program N    executions per program (default 100)
+  --max-findings N   stop after N findings (default 1)
   --help             this text
 
 Exit status: 0 clean, 1 finding, 2 bad usage or input, 3 internal error.
@@ -55,6 +76,12 @@ Exit status: 0 clean, 1 finding, 2 bad usage or input, 3 internal error.
 struct Cli {
   std::string cmd, file, variant = "fixed", out;
   bool sequential = false;
+  // explore
+  double time_s = 60;
+  std::string mode = "weak";
+  uint64_t programs = 0;  // 0: until the time is up
+  uint64_t per_program = 100;
+  uint64_t max_findings = 1;
   sim::RunConfig cfg;
 };
 
@@ -110,6 +137,26 @@ Cli Parse(int argc, char** argv) {
       c.cfg.trace = true;
     } else if (a == "--out") {
       c.out = val();
+    } else if (a == "--time") {
+      const std::string v = val();
+      const bool min = !v.empty() && v.back() == 'm';
+      const std::string digits = !v.empty() && (v.back() == 's' || min) ? v.substr(0, v.size() - 1) : v;
+      c.time_s = static_cast<double>(Num(a, digits)) * (min ? 60 : 1);
+      if (c.time_s <= 0) Usage("--time must be positive, like 60s or 2m");
+    } else if (a == "--mode") {
+      c.mode = val();
+      if (c.mode != "random" && c.mode != "pct" && c.mode != "weak") {
+        Usage("unknown mode '" + c.mode + "' (random, pct, weak)");
+      }
+    } else if (a == "--programs") {
+      c.programs = Num(a, val());
+      if (c.programs == 0) Usage("--programs must be positive");
+    } else if (a == "--per-program") {
+      c.per_program = Num(a, val());
+      if (c.per_program == 0) Usage("--per-program must be positive");
+    } else if (a == "--max-findings") {
+      c.max_findings = Num(a, val());
+      if (c.max_findings == 0) Usage("--max-findings must be positive");
     } else if (!a.empty() && a[0] == '-') {
       Usage("unknown option '" + a + "'");
     } else if (c.cmd.empty()) {
@@ -120,8 +167,15 @@ Cli Parse(int argc, char** argv) {
       Usage("unexpected argument '" + a + "'");
     }
   }
-  if (c.cmd != "run" && c.cmd != "minimize") Usage("expected a command: run or minimize");
-  if (c.file.empty()) Usage("expected a program file");
+  if (c.cmd != "run" && c.cmd != "minimize" && c.cmd != "explore") {
+    Usage("expected a command: run, minimize or explore");
+  }
+  if (c.cmd == "explore") {
+    if (!c.file.empty()) Usage("explore generates its programs: unexpected argument '" + c.file + "'");
+    if (c.sequential || !c.cfg.replay.empty()) Usage("explore takes no --sequential and no --replay");
+  } else if (c.file.empty()) {
+    Usage("expected a program file");
+  }
   if (c.sequential && (c.cmd != "run" || !c.cfg.replay.empty())) {
     Usage("--sequential runs one execution of 'run': it takes no --replay and no minimize");
   }
@@ -207,27 +261,6 @@ int Run(const Cli& c) {
   return 1;
 }
 
-// Greedy one-op removal to a fixpoint: keep a removal if the same kind of
-// finding still appears within the iteration budget.
-// What must stay the same while ops are removed: the finding's kind and, but
-// for deadlocks (whose message is generic), its message with numbers blurred
-// (thread and execution numbers move as threads go). Matching the kind alone
-// let a lost wakeup slide into another lost wakeup (a 4-op Fd read finding
-// became #45211 with one op).
-std::string Shape(const sim::Finding& f) {
-  std::string s = sim::FindingKindName(f.kind);
-  if (f.kind == sim::FindingKind::kDeadlock) return s;
-  s += ": ";
-  bool in_number = false;
-  for (char ch : f.message.substr(0, f.message.find(" (at "))) {
-    const bool digit = ch >= '0' && ch <= '9';
-    if (!digit) s += ch;
-    else if (!in_number) s += '#';
-    in_number = digit;
-  }
-  return s;
-}
-
 int Minimize(const Cli& c) {
   ops::Program p = Load(c.file);
   auto f = simrun::RunProgram(p, c.variant, c.cfg);
@@ -235,35 +268,7 @@ int Minimize(const Cli& c) {
     std::printf("clean: nothing to minimise\n");
     return 0;
   }
-  const std::string shape = Shape(*f);
-  bool progress = true;
-  while (progress) {
-    progress = false;
-    for (size_t t = 0; t < p.threads.size(); t++) {
-      for (size_t i = p.threads[t].size(); i-- > 0;) {
-        ops::Program q = p;
-        q.threads[t].erase(q.threads[t].begin() + static_cast<long>(i));
-        if (q.NumOps() == 0) continue;
-        auto g = simrun::RunProgram(q, c.variant, c.cfg);
-        if (g && Shape(*g) == shape) {
-          p = q;
-          f = g;
-          progress = true;
-        }
-      }
-    }
-    for (size_t t = p.threads.size(); t-- > 0;) {  // drop emptied threads
-      if (p.threads[t].empty() && p.threads.size() > 1) {
-        ops::Program q = p;
-        q.threads.erase(q.threads.begin() + static_cast<long>(t));
-        auto g = simrun::RunProgram(q, c.variant, c.cfg);
-        if (g && Shape(*g) == shape) {
-          p = q;
-          f = g;
-        }
-      }
-    }
-  }
+  p = simrun::MinimizeProgram(p, c.variant, c.cfg, &*f);
   const std::string text = ops::FormatProgram(p);
   const std::string out = c.out.empty() ? c.file + ".min" : c.out;
   {
@@ -280,11 +285,93 @@ int Minimize(const Cli& c) {
   return 1;
 }
 
+// explore: see the usage text. Program i comes from seed S+i and is explored
+// with chooser seed S+i, so `--seed S+i --programs 1` regenerates it.
+int Explore(const Cli& c) {
+  std::string dir = c.out;
+  if (!dir.empty()) {  // checked up front: a bad folder is a usage error, not a late failure
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || !std::filesystem::is_directory(dir)) Usage("--out: cannot create folder '" + dir + "'");
+  }
+  auto ensure_dir = [&dir]() {
+    if (!dir.empty()) return;
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp != nullptr && *tmp != 0 ? tmp : "/tmp") +
+                       "/pollstorm-explore-XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      std::fprintf(stderr, "pollstorm-sim: cannot create a folder in %s\n", tmpl.c_str());
+      std::exit(3);
+    }
+    dir = tmpl;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&t0] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  ops::Coverage cov;
+  uint64_t executions = 0, findings = 0, n = 0;
+  for (; (c.programs == 0 || n < c.programs) && elapsed() < c.time_s; n++) {
+    const uint64_t seed = c.cfg.seed + n;
+    const ops::Program p = ops::Generate(seed);
+    cov.Add(ops::Classes(p));
+    sim::RunConfig cfg = c.cfg;
+    cfg.seed = seed;
+    cfg.iterations = c.per_program;
+    cfg.weak_memory = c.mode == "weak";
+    cfg.chooser = c.mode == "pct" || (c.mode == "weak" && n % 2 == 1) ? sim::ChooserKind::kPct
+                                                                      : sim::ChooserKind::kRandom;
+    sim::CheckStats st;
+    auto f = simrun::RunProgram(p, c.variant, cfg, &st);
+    executions += st.executions;
+    if (!f) continue;
+    findings++;
+    const std::string shape = simrun::FindingShape(*f);
+    const ops::Program q = simrun::MinimizeProgram(p, c.variant, cfg, &*f);
+    ensure_dir();
+    const std::string file = dir + "/finding-" + std::to_string(findings) + ".txt";
+    const std::string text = ops::FormatProgram(q);
+    {
+      std::ofstream o(file);
+      if (!o) Usage("cannot write '" + file + "' (--out)");
+      o << "# found by: pollstorm-sim explore --variant " << c.variant << " --mode " << c.mode
+        << " --seed " << seed << " --programs 1 --per-program " << c.per_program << "\n"
+        << "# " << shape << "\n" << text;
+    }
+    f->schedule_hex = OneLine(f->schedule_hex);
+    std::printf("%s", f->ToString().c_str());
+    std::printf("  generated program #%llu (seed %llu, %zu ops), after %.1f s and %llu executions:\n%s",
+                static_cast<unsigned long long>(n), static_cast<unsigned long long>(seed), p.NumOps(),
+                elapsed(), static_cast<unsigned long long>(executions), ops::FormatProgram(p).c_str());
+    std::printf("  minimised program (%zu ops), written to %s:\n%s", q.NumOps(), file.c_str(),
+                text.c_str());
+    Cli rc = c;
+    rc.cfg.weak_memory = cfg.weak_memory;
+    std::printf("  repro: %s\n", Repro(rc, file, *f).c_str());
+    std::printf("  regenerate: scripts/pollstorm sim explore --variant %s --mode %s --seed %llu "
+                "--programs 1 --per-program %llu\n",
+                c.variant.c_str(), c.mode.c_str(), static_cast<unsigned long long>(seed),
+                static_cast<unsigned long long>(c.per_program));
+    std::fflush(stdout);
+    if (findings >= c.max_findings) {
+      n++;
+      break;
+    }
+  }
+  std::printf("%s: %llu generated programs, %llu executions in %.1f s (variant %s, mode %s, seed %llu)\n",
+              findings ? "findings" : "clean", static_cast<unsigned long long>(n),
+              static_cast<unsigned long long>(executions), elapsed(), c.variant.c_str(),
+              c.mode.c_str(), static_cast<unsigned long long>(c.cfg.seed));
+  std::printf("coverage: %s", cov.ToString().c_str());
+  return findings ? 1 : 0;
+}
+
 }  // namespace
 }  // namespace pollstorm
 
 int main(int argc, char** argv) {
   using namespace pollstorm;
   const Cli c = Parse(argc, argv);
+  if (c.cmd == "explore") return Explore(c);
   return c.cmd == "run" ? Run(c) : Minimize(c);
 }

@@ -245,6 +245,15 @@ def sim_section(s):
                    f"<td>{'' if 'bound' not in r else '%.3g' % r['bound']}</td>"
                    f"<td>{'' if 'p_miss' not in r else '%.3g' % r['p_miss']}</td></tr>")
     out.append("</table>")
+    ex = m.get("explore")
+    if ex:
+        found = ex.get("findings") or []
+        out.append(f"<p>Generated programs (pollstorm-sim explore, mode {esc(ex.get('mode', '?'))}): "
+                   f"{ex.get('programs', '?')} programs, {ex.get('executions', '?')} executions in "
+                   f"{ex.get('seconds', '?')} s; never generated: {esc(ex.get('never_generated', '?'))}; "
+                   + (f'<span class="bad">{len(found)} finding(s): '
+                      + esc("; ".join(found)) + "</span>" if found else
+                      '<span class="good">clean</span>') + "</p>")
     return "\n".join(out)
 
 

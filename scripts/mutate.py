@@ -13,12 +13,13 @@ evidence) or survived. Modes whose tools are not built here are "n/a".
 Modes:
   unit        GoogleTest suites on real threads (dev preset), variant fixed
   tsan-storm  TSan storms (tsan preset): profiles mixed, deadline, reuse
-  sim         the simulator, random chooser, sequential consistency: the
-              corpus/sim programs (the historical race shapes, the Fd read
-              over a simulated pipe) on fixed
-  sim-pct     the same programs under the PCT chooser (depth 3), SC
-  sim-weak    the same programs under weak memory (C++11 reads-from choices),
-              random chooser then PCT, half the budget each
+  sim         the simulator, random chooser, sequential consistency, on fixed:
+              the corpus/sim programs as regressions (a quarter of the
+              budget), then generated swarm programs (pollstorm-sim explore
+              --mode random) for the rest
+  sim-pct     the same under the PCT chooser (depth 3), SC (explore --mode pct)
+  sim-weak    the same under weak memory (C++11 reads-from choices), random
+              chooser and PCT (explore --mode weak)
   fuzz_ops    libFuzzer's fuzz_ops on fixed from the seeds (fuzz preset)
   fuzz_sched  libFuzzer's fuzz_sched on fixed from the seeds (fuzz preset)
   aarch64     the cross suite through QEMU, when the cross presets exist
@@ -210,8 +211,13 @@ def mode_tsan_storm(scratch, budget):
     return {"result": "survived", "how": "no finding in mixed, deadline, reuse", "seconds": spent}
 
 
+# Share of a sim mode's budget for corpus/sim (the regressions); generated
+# programs get the rest.
+SIM_CORPUS_SHARE = 0.25
+
+
 def sim_programs(scratch, bdir, budget, chooser, weak):
-    """corpus/sim programs on `fixed` in the simulator with the given chooser,
+    """corpus/sim programs (regressions) on the mutant's variant with the given chooser,
     under weak memory or sequential consistency: (result or None, spent)."""
     spent = 0.0
     progs = sorted(f for f in os.listdir(os.path.join(scratch.src, "corpus", "sim"))
@@ -220,9 +226,9 @@ def sim_programs(scratch, bdir, budget, chooser, weak):
         rc, out, secs, timed_out = run_timed(
             [os.path.join(bdir, "explore", "pollstorm-sim"), "run",
              os.path.join(scratch.src, "corpus", "sim", prog), "--variant", scratch.variant,
-             "--iterations", "20000", "--no-races", "--chooser", chooser]
+             "--iterations", "2000", "--no-races", "--chooser", chooser]
             + ([] if weak else ["--sc"]),
-            max(budget / len(progs), 3))
+            max(budget / len(progs), 1))
         spent += secs
         if timed_out:
             # The simulator bounds every execution itself (a livelock is a
@@ -238,8 +244,36 @@ def sim_programs(scratch, bdir, budget, chooser, weak):
     return None, spent
 
 
-def sim_mode(scratch, budget, runs, label):
-    """runs: (chooser, weak) pairs sharing the budget."""
+def sim_explore(scratch, bdir, budget, mode):
+    """Generated swarm programs (pollstorm-sim explore) on the mutant's variant for the
+    budget: (result or None, spent). The kill time is when the finding
+    appeared, before its minimisation."""
+    out_dir = os.path.join(scratch.work, "explore-findings")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    rc, out, secs, timed_out = run_timed(
+        [os.path.join(bdir, "explore", "pollstorm-sim"), "explore", "--variant", scratch.variant,
+         "--mode", mode, "--time", f"{max(int(budget), 1)}s", "--no-races", "--out", out_dir],
+        budget + 180)
+    if timed_out:
+        return {"result": "n/a", "how": "pollstorm-sim explore overran its budget (minimising)",
+                "seconds": secs}, secs
+    if rc == 1:
+        m = re.search(r"FINDING ([^\n]{0,100})", out)
+        at = re.search(r"after ([0-9.]+) s and (\d+) executions", out)
+        mp = re.search(r"minimised program \((\d+) ops\)", out)
+        kill_s = float(at.group(1)) if at else secs
+        how = (f"generated program ({mode}): {m.group(1) if m else 'finding'}"
+               + (f"; {at.group(2)} executions" if at else "")
+               + (f"; minimised to {mp.group(1)} ops" if mp else ""))
+        return {"result": "killed", "how": how, "seconds": kill_s}, kill_s
+    if rc != 0:
+        return {"result": "killed", "how": f"pollstorm-sim explore exit {rc}", "seconds": secs}, secs
+    return None, secs
+
+
+def sim_mode(scratch, budget, runs, explore_mode, label):
+    """runs: (chooser, weak) pairs sharing the corpus/sim share of the budget;
+    then generated programs in explore_mode for the rest."""
     if not os.path.exists(os.path.join(scratch.src, "explore", "sim_main.cc")):
         return {"result": "n/a", "how": "simulator not in this tree", "seconds": 0}
     ok, log, bdir = scratch.build("dev", ["pollstorm-sim"])
@@ -247,24 +281,31 @@ def sim_mode(scratch, budget, runs, label):
         return {"result": "killed", "how": "does not compile", "seconds": 0}
     spent = 0.0
     for chooser, weak in runs:
-        res, secs = sim_programs(scratch, bdir, budget / len(runs), chooser, weak)
+        res, secs = sim_programs(scratch, bdir, budget * SIM_CORPUS_SHARE / len(runs), chooser, weak)
         spent += secs
         if res is not None:
             res["seconds"] = spent
             return res
-    return {"result": "survived", "how": f"corpus/sim programs clean ({label})", "seconds": spent}
+    res, secs = sim_explore(scratch, bdir, max(budget - spent, 1), explore_mode)
+    if res is not None:
+        res["seconds"] = round(spent + res["seconds"], 2)
+        return res
+    spent += secs
+    return {"result": "survived", "how": f"corpus/sim and generated programs clean ({label})",
+            "seconds": spent}
 
 
 def mode_sim(scratch, budget):
-    return sim_mode(scratch, budget, [("random", False)], "random, SC")
+    return sim_mode(scratch, budget, [("random", False)], "random", "random, SC")
 
 
 def mode_sim_pct(scratch, budget):
-    return sim_mode(scratch, budget, [("pct", False)], "PCT, SC")
+    return sim_mode(scratch, budget, [("pct", False)], "pct", "PCT, SC")
 
 
 def mode_sim_weak(scratch, budget):
-    return sim_mode(scratch, budget, [("random", True), ("pct", True)], "weak memory, random and PCT")
+    return sim_mode(scratch, budget, [("random", True), ("pct", True)], "weak",
+                    "weak memory, random and PCT")
 
 
 def mode_fuzz(scratch, budget, target):

@@ -89,7 +89,11 @@ INSTANTIATE_TEST_SUITE_P(All, SimLitmusTest,
                                            SimLitmus::kLbRelaxed, SimLitmus::k2p2wRelaxed,
                                            SimLitmus::kIriwRelaxed, SimLitmus::kIriwSeqCst,
                                            SimLitmus::kCorrRelaxed, SimLitmus::kSbOneFence,
-                                           SimLitmus::kMpRelSeq),
+                                           SimLitmus::kMpRelSeq, SimLitmus::kSbMixRelSc,
+                                           SimLitmus::kSbMixRelFenceSc, SimLitmus::kSbMixScSc,
+                                           SimLitmus::kSbMixRlxFenceSc,
+                                           SimLitmus::kSbMixFenceAcqLoad,
+                                           SimLitmus::kSbMixFenceAcqRelCas),
                          [](const ::testing::TestParamInfo<SimLitmus>& info) {
                            std::string n = SpecOf(info.param).name;
                            for (char& c : n) {

@@ -40,14 +40,14 @@ std::set<std::string> AllIriw() {
   return s;
 }
 
-const std::array<SimLitmusSpec, 13>& Table() {
-  static const std::array<SimLitmusSpec, 13> t = [] {
+const std::array<SimLitmusSpec, 19>& Table() {
+  static const std::array<SimLitmusSpec, 19> t = [] {
     const auto pairs01 = AllPairs("r1", "r2", {0, 1}, {0, 1});
     const auto relseq = std::set<std::string>{"r1=0 r2=0", "r1=0 r2=1", "r1=1 r2=1",
                                               "r1=2 r2=0", "r1=2 r2=1", "r1=3 r2=1"};
     const auto corr_allowed = std::set<std::string>{"r1=0 r2=0", "r1=0 r2=1", "r1=0 r2=2",
                                                     "r1=1 r2=1", "r1=1 r2=2", "r1=2 r2=2"};
-    return std::array<SimLitmusSpec, 13>{{
+    return std::array<SimLitmusSpec, 19>{{
         {SimLitmus::kSbRelaxed, "SB+rlx",
          "store buffering: each thread's load may miss the other's store", pairs01, pairs01},
         {SimLitmus::kSbSeqCst, "SB+sc", "seq_cst forbids both loads missing both stores",
@@ -87,6 +87,33 @@ const std::array<SimLitmusSpec, 13>& Table() {
          "flag.store(1, release); another thread's relaxed fetch_add(2) continues the "
          "release sequence: an acquire reading 3 must see data=1, reading 2 need not",
          relseq, relseq},
+        // Mixed-order SB (pattern B). C++20 [atomics.order]: only seq_cst
+        // operations and fences are in the single total order S.
+        {SimLitmus::kSbMixRelSc, "SBmix+rel+sc",
+         "a release store is outside S: nothing orders it before the closer's seq_cst load, "
+         "so both loads may miss (mutants/site-*: the closer-side weakening)",
+         pairs01, pairs01},
+        {SimLitmus::kSbMixRelFenceSc, "SBmix+rel+F+sc",
+         "the closer's seq_cst fence X: if the CAS precedes X in S the closer's load (after X) "
+         "sees it; otherwise the waiter's seq_cst load follows X in S and must see the store "
+         "sequenced before X (mutants/infostore-release, argued equivalent)",
+         Without(pairs01, {"r1=0 r2=0"}), Without(pairs01, {"r1=0 r2=0"})},
+        {SimLitmus::kSbMixScSc, "SBmix+sc+sc",
+         "all four accesses in S: one of the loads comes after the other thread's write "
+         "(fixed; why its barriers are redundant)",
+         Without(pairs01, {"r1=0 r2=0"}), Without(pairs01, {"r1=0 r2=0"})},
+        {SimLitmus::kSbMixRlxFenceSc, "SBmix+rlx+F+sc",
+         "the fence argument does not need the store to be release: a relaxed store "
+         "sequenced before the fence is enough (Go's shape, seed's closer)",
+         Without(pairs01, {"r1=0 r2=0"}), Without(pairs01, {"r1=0 r2=0"})},
+        {SimLitmus::kSbMixFenceAcqLoad, "SBmix+F+acqload",
+         "the waiter's acquire load is outside S and has no fence after its CAS: the closer's "
+         "fence alone orders nothing for it (mutants/infoload-acquire)",
+         pairs01, pairs01},
+        {SimLitmus::kSbMixFenceAcqRelCas, "SBmix+F+acqrelcas",
+         "an acq_rel CAS is outside S: the closer's load may read y=0 even though the "
+         "waiter's seq_cst load came after it (mutants/slotcas-acqrel)",
+         pairs01, pairs01},
     }};
   }();
   return t;
@@ -119,6 +146,34 @@ void Body(SimLitmus t, Outcomes* out) {
         y.store(1, o);
         if (fence2) sim::AtomicThreadFence(kSc);
         r2 = x.load(o);
+      });
+      a.Join();
+      b.Join();
+      outcome = Pair("r1", r1, "r2", r2);
+      break;
+    }
+    case SimLitmus::kSbMixRelSc:
+    case SimLitmus::kSbMixRelFenceSc:
+    case SimLitmus::kSbMixScSc:
+    case SimLitmus::kSbMixRlxFenceSc:
+    case SimLitmus::kSbMixFenceAcqLoad:
+    case SimLitmus::kSbMixFenceAcqRelCas: {
+      // x = closing/rd/wd, y = the rg/wg slot (a CAS nil -> WAIT).
+      const auto wc = t == SimLitmus::kSbMixRelSc || t == SimLitmus::kSbMixRelFenceSc ? kRel
+                      : t == SimLitmus::kSbMixRlxFenceSc                            ? kRlx
+                                                                                    : kSc;
+      const bool fence = t != SimLitmus::kSbMixRelSc && t != SimLitmus::kSbMixScSc;
+      const auto cw = t == SimLitmus::kSbMixFenceAcqRelCas ? std::memory_order_acq_rel : kSc;
+      const auto lw = t == SimLitmus::kSbMixFenceAcqLoad ? kAcq : kSc;
+      auto a = sim::Spawn([&] {
+        x.store(1, wc);
+        if (fence) sim::AtomicThreadFence(kSc);
+        r1 = y.load(kSc);
+      });
+      auto b = sim::Spawn([&] {
+        int expect = 0;
+        y.compare_exchange_strong(expect, 1, cw);
+        r2 = x.load(lw);
       });
       a.Join();
       b.Join();

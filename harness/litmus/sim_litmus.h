@@ -39,6 +39,16 @@ enum class SimLitmus : uint8_t {
   kCorrRelaxed,  // read-read coherence: reading 2 then 1 (or 0) forbidden
   kSbOneFence,   // a seq_cst fence on one side only: (0,0) still allowed
   kMpRelSeq,     // MP where a third thread's relaxed RMW continues the release sequence
+  // Mixed-order store buffering: the shapes of pollDesc's pattern B
+  // (poll_desc.h). Closer: x.store(1, Wc) [fence] ; r1 = y.load(seq_cst).
+  // Waiter: y.CAS(0 -> 1, Cw) ; r2 = x.load(Lw). (0,0) is the parked-forever
+  // outcome.
+  kSbMixRelSc,       // Wc release, no fence; Cw, Lw seq_cst: (0,0) allowed
+  kSbMixRelFenceSc,  // Wc release + seq_cst fence; Cw, Lw seq_cst: forbidden
+  kSbMixScSc,        // all seq_cst, no fence (fixed): forbidden
+  kSbMixRlxFenceSc,  // Wc relaxed + fence (Go's dummy-store barrier); waiter seq_cst: forbidden
+  kSbMixFenceAcqLoad,   // closer seq_cst + fence; waiter CAS seq_cst, Lw acquire: allowed
+  kSbMixFenceAcqRelCas, // closer seq_cst + fence; waiter CAS acq_rel, Lw seq_cst: allowed
 };
 
 struct SimLitmusSpec {

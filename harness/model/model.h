@@ -73,6 +73,8 @@ class PollModel {
     return d_[desc].open && !d_[desc].closing && d_[desc].m[Mi(mode)].deadline < 0;
   }
   int incarnation(int desc) const { return d_[desc].incarnation; }
+  // The mode's deadline: 0 none, > 0 the virtual time it expires at, < 0 expired.
+  int64_t deadline(int desc, int mode) const { return d_[desc].m[Mi(mode)].deadline; }
   // One line per descriptor, for mismatch reports.
   std::string Describe() const;
 

@@ -34,7 +34,6 @@ struct Waiting {
   const void* pd = nullptr;
   uint64_t inc = 0;
   uint64_t obl_base = 0;  // ready starts on pd when its reset returned (read: its last read began)
-  uint64_t past_base = 0; // past-deadline sets done on its slot/mode when it reset
   bool reader = false;    // inside a read op's pollWait (Fd's loop), not a wait op
   int fd = -1;            // the reader's simulated fd
 };
@@ -44,8 +43,16 @@ struct HostSlot {
   uint64_t unblock_started_inc = UINT64_MAX;
   uint64_t unblock_done_inc = UINT64_MAX;
   uint64_t deadline_set_inc[2] = {UINT64_MAX, UINT64_MAX};
-  uint64_t past_done[2] = {0, 0};  // past-deadline sets finished (any incarnation)
-  bool last_set_past[2] = {false, false};  // the latest set, if it overlapped none, was past
+  // The latest set, if it overlapped none, was past (of incarnation last_set_inc).
+  bool last_set_past[2] = {false, false};
+  // The latest set, if it overlapped none, was a future deadline of this
+  // incarnation (last_set_inc) that expires by the clock at or before
+  // last_set_due: the port adds the clock it reads inside SetDeadline, no
+  // later than the clock when the set returned. What the user asked for,
+  // whether or not the port ever marks the descriptor expired.
+  bool last_set_future[2] = {false, false};
+  int64_t last_set_due[2] = {0, 0};
+  uint64_t last_set_inc[2] = {0, 0};
   uint64_t sets_started[2] = {0, 0}, sets_finished[2] = {0, 0};  // tickets
 };
 struct Oracle {
@@ -151,8 +158,7 @@ struct World {
     int err = pd->Reset(op.mode);
     if (err == kPollNoError && op.kind == OpKind::kWait) {
       Waiting& w = o->threads[t];
-      w = {true, op.desc, op.mode, pd, inc, rc.started,
-           o->slots[op.desc].past_done[Mi(op.mode)]};
+      w = {true, op.desc, op.mode, pd, inc, rc.started};
       err = pd->Wait(op.mode);
       o->threads[t].in_wait = false;
     }
@@ -183,12 +189,11 @@ struct World {
       World* w;
       int t, desc, fd;
       PD* pd;
-      uint64_t inc, base = 0, past_base = 0;
+      uint64_t inc, base = 0;
       void BeforeRead() {
         base = w->o->ready[0][pd].started;
-        past_base = w->o->slots[desc].past_done[0];
       }
-      void BeforeWait() { w->o->threads[t] = {true, desc, kModeRead, pd, inc, base, past_base, true, fd}; }
+      void BeforeWait() { w->o->threads[t] = {true, desc, kModeRead, pd, inc, base, true, fd}; }
     };
     const uint64_t r_base = o->ready[0][pd].finished;
     char byte;
@@ -297,8 +302,14 @@ struct World {
             // fixed after 7.1 M execs, corpus/regressions/
             // harness-fuzz_sched-overlapping-deadline-sets.txt).
             const bool clean = alone[m] && hs.sets_started[m] == ticket[m] + 1;
-            if (op.arg < 0) hs.past_done[m]++;
             hs.last_set_past[m] = clean && op.arg < 0;
+            hs.last_set_future[m] = clean && op.arg > 0;
+            // The clock is read only for future sets (a scheduling point:
+            // programs without them keep their recorded schedules).
+            int64_t due = 0;
+            if (op.arg > 0 && __builtin_add_overflow(sim::Now(), op.arg, &due)) due = INT64_MAX;
+            hs.last_set_due[m] = due;
+            hs.last_set_inc[m] = hs.inc;
             hs.sets_finished[m]++;
           }
         }
@@ -373,6 +384,7 @@ struct World {
         Netpoll();
         sim::Yield();
       }
+      LetDeadlinesPass(nthreads);
       CheckObligations(nthreads);
       for (int d = 0; d < static_cast<int>(slots->size()); d++) {
         if (!o->slots[d].closed) Unblock(d);
@@ -380,6 +392,32 @@ struct World {
       if (round == kDrainYields) Fail("the drainer is stuck: " + DescribeWaiters(nthreads));
       sim::Yield();
     }
+  }
+
+  // The future deadline that a parked waiter is owed (its last set on its
+  // incarnation and mode, overlapping none), or nullopt.
+  std::optional<int64_t> OwedDeadline(const Waiting& w) const {
+    const HostSlot& hs = o->slots[w.desc];
+    const int m = Mi(w.mode);
+    if (!hs.last_set_future[m] || hs.last_set_inc[m] != w.inc) return std::nullopt;
+    return hs.last_set_due[m];
+  }
+
+  // Cleanup never rescues: before the drainer unblocks anything, every
+  // future deadline a parked waiter is owed must have had its chance to
+  // fire, so virtual time runs up to the latest of them (a far deadline is
+  // one time event, not an hour of steps). Timers due earlier fire first
+  // (only the earliest future time event is eligible).
+  void LetDeadlinesPass(int nthreads) {
+    int64_t latest = 0;
+    for (int t = 0; t < nthreads; t++) {
+      const Waiting& w = o->threads[t];
+      if (!w.in_wait) continue;
+      if (auto due = OwedDeadline(w)) latest = std::max(latest, *due);
+    }
+    if (latest == 0) return;  // no clock read (a scheduling point): schedules keep replaying
+    const int64_t now = sim::Now();
+    if (latest >= now) sim::Sleep(latest - now + 1);
   }
 
   std::string DescribeWaiters(int nthreads) {
@@ -410,17 +448,33 @@ struct World {
     for (int i = 0; i < kDrainYields; i++) {
       Netpoll();
       bool obligated = false;
+      // The clock (a scheduling point) only when some waiter is owed a deadline.
+      std::optional<int64_t> now;
+      for (int t = 0; t < nthreads; t++) {
+        if (o->threads[t].in_wait && OwedDeadline(o->threads[t]) && !now) now = sim::Now();
+      }
       for (int t = 0; t < nthreads; t++) {
         const Waiting& w = o->threads[t];
         if (!w.in_wait) continue;
         const HostSlot& hs = o->slots[w.desc];
         // A later set may un-expire the deadline: the waiter then rightly
         // parks again (pollWait's retry), so only a still-past one obliges.
-        const bool past = hs.past_done[Mi(w.mode)] > w.past_base && hs.last_set_past[Mi(w.mode)];
+        // A still-past deadline of its incarnation obliges whenever it was
+        // set: before or after the waiter's reset, rd/wd < 0 stays until
+        // another set, and pollWait returns timeout on it (the waiter's
+        // re-check, or the setter's wake). Counting only sets after the
+        // reset missed one that landed between Reset and Wait.
+        const bool past = hs.last_set_past[Mi(w.mode)] && hs.last_set_inc[Mi(w.mode)] == w.inc;
+        // A future deadline whose time has come obliges exactly as a past
+        // set does (its timer fired, or should have): the drainer's final
+        // unblock must not turn the stranded waiter into a quiet `closing`.
+        const auto due = OwedDeadline(w);
+        const bool fired = due && now && *now >= *due;
         if (o->ready[Mi(w.mode)][w.pd].finished > w.obl_base || hs.unblock_done_inc == w.inc ||
-            past) {
+            past || fired) {
           obligated = true;
-          if (i == kDrainYields - 1 && w.reader && !past && hs.unblock_done_inc != w.inc) {
+          if (i == kDrainYields - 1 && w.reader && !past && !fired &&
+              hs.unblock_done_inc != w.inc) {
             // The wake owed to a reader, said as its user sees it.
             const int64_t bytes = kernel->BytesForOracle(w.fd);
             Fail("lost wakeup: thread " + std::to_string(t) + " is still parked in read d" +
@@ -435,8 +489,10 @@ struct World {
                  (w.reader ? "read" : "wait") + " d" +
                  std::to_string(w.desc) + " " + ops::ModeName(w.mode) + " although " +
                  (hs.unblock_done_inc == w.inc ? std::string("its incarnation was unblocked")
-                  : past ? std::string("a past deadline was set after its reset")
-                         : std::string("a ready finished after its reset")));
+                  : past  ? std::string("its deadline was set in the past")
+                  : fired ? "its deadline passed " + std::to_string(*now - *due) +
+                                " ns ago (due at " + std::to_string(*due) + " ns)"
+                          : std::string("a ready finished after its reset")));
           }
         }
       }

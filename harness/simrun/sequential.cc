@@ -34,10 +34,12 @@ struct Where {
   const Op* op = nullptr;  // the op being applied, or none: the final unblock
   size_t index = 0;        // its 1-based position, or the descriptor unblocked
   const char* suffix = "";
+  static constexpr size_t kEnd = SIZE_MAX;  // index: after the last op, before any unblock
 
   std::string Str() const {
     std::string s = op != nullptr ? "op " + std::to_string(index) + " '" + ops::FormatOp(*op) + "'"
-                                  : "the final unblock of d" + std::to_string(index);
+                    : index == kEnd ? std::string("the end of the program")
+                                    : "the final unblock of d" + std::to_string(index);
     return s + suffix;
   }
   Where With(const char* sfx) const {
@@ -283,6 +285,22 @@ void Body(const ops::Program& prog) {
     if (oracle::AccountingChecked(V::kName) && server->Waiters() < 0) {
       fail(where.Str() + ": waiter accounting: netpollWaiters is " +
            std::to_string(server->Waiters()) + " (negative)");
+    }
+  }
+  // Cleanup never rescues: before the final unblock, time runs up to the
+  // latest future deadline a parked waiter has, so every timer owed to a
+  // waiter fires first and sync() joins the wakes the model says it owes (one
+  // the port never delivers is a deadlock). Without this a waiter stranded by
+  // a lost deadline wake left with `closing`, which the model accepts.
+  {
+    int64_t latest = 0;
+    for (const auto& [key, p] : *parked) {
+      if (model->open(key.first)) latest = std::max(latest, model->deadline(key.first, key.second));
+    }
+    const int64_t now = latest > 0 ? sim::Now() : 0;  // the clock read is a scheduling point
+    if (latest > now) {
+      sim::Sleep(latest - now);
+      sync(Where{nullptr, Where::kEnd, " (every parked waiter's deadline passed)"});
     }
   }
   // Drain: unblock every open descriptor; every parked waiter must leave with
