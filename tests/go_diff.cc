@@ -195,8 +195,9 @@ std::vector<Scenario> Parse(const std::string& path) {
   return out;
 }
 
-// How long a join waits before it calls the op hung (as the Go side does).
-constexpr auto kJoinLimit = std::chrono::seconds(10);
+// How long an op may take before it is traced as hung (as on the Go side):
+// the slowest legitimate op returns within a second.
+constexpr auto kJoinLimit = std::chrono::seconds(8);
 
 // The outcome class as Go's side spells it (tests/go_diff/main.go classify).
 std::string Classify(int poll_err, int sys_errno) {
@@ -316,8 +317,31 @@ class VariantRun {
 
   struct Result {
     std::string outcome;
-    std::chrono::nanoseconds at;
+    std::chrono::nanoseconds at;  // when the op returned, since the scenario began
   };
+  struct Pending {
+    std::future<Result> done;
+    std::thread thread;
+  };
+
+  // Every op, foreground ones included, runs on its own thread, so an op
+  // that never returns is traced as "hang" instead of hanging the run.
+  static Pending Launch(const Step& s, FdT* r, FdT* w, std::chrono::steady_clock::time_point t0) {
+    std::promise<Result> p;
+    Pending out{p.get_future(), {}};
+    out.thread = std::thread([&s, r, w, t0, p = std::move(p)]() mutable {
+      std::string o = Do(s, r, w);
+      p.set_value({std::move(o), std::chrono::steady_clock::now() - t0});
+    });
+    return out;
+  }
+
+  // The op's result, or nullopt when it is still running at the join limit.
+  static std::optional<Result> Await(Pending& p) {
+    if (p.done.wait_for(kJoinLimit) != std::future_status::ready) return std::nullopt;
+    p.thread.join();
+    return p.done.get();
+  }
 
   std::vector<std::string> Run(const Scenario& sc) {
     int p[2];
@@ -325,44 +349,40 @@ class VariantRun {
     auto r = Open(p[0]);
     auto w = Open(p[1]);
     std::vector<std::string> lines;
-    std::map<std::string, std::future<Result>> bg;
-    std::map<std::string, std::thread> threads;
+    std::map<std::string, Pending> bg;
     std::map<std::string, std::string> bg_text;
     const auto t0 = std::chrono::steady_clock::now();
     bool hung = false;
-    for (std::size_t i = 0; i < sc.steps.size(); i++) {
+    for (std::size_t i = 0; i < sc.steps.size() && !hung; i++) {
       const Step& s = sc.steps[i];
       const std::string prefix = sc.name + "#" + std::to_string(i + 1) + " " + s.text + " =>";
       if (s.op == "sleep" && s.bg.empty()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(s.n));
-      } else if (!s.join.empty()) {
-        auto& fut = bg[s.join];
-        if (fut.wait_for(kJoinLimit) == std::future_status::ready) {
-          Result res = fut.get();
-          threads[s.join].join();
-          lines.push_back(prefix + " " + bg_text[s.join] + ": " + res.outcome + Timing(s, res.at));
+      } else if (!s.bg.empty()) {
+        bg[s.bg] = Launch(s, r.get(), w.get(), t0);
+        bg_text[s.bg] = Join(Fields(s.text), 2) + ": ";
+      } else {
+        Pending fg;
+        const bool is_join = !s.join.empty();
+        Pending& op = is_join ? bg[s.join] : (fg = Launch(s, r.get(), w.get(), t0));
+        const std::string what = prefix + " " + (is_join ? bg_text[s.join] : "");
+        if (auto res = Await(op)) {
+          if (!res->outcome.empty()) lines.push_back(what + res->outcome + Timing(s, res->at));
         } else {
-          lines.push_back(prefix + " " + bg_text[s.join] + ": hang");
-          threads[s.join].detach();
+          // The rest of the scenario would queue behind the stuck op: stop
+          // here (the comparison reports the steps not traced).
+          lines.push_back(what + "hang");
+          op.thread.detach();
           hung = true;
         }
-      } else if (!s.bg.empty()) {
-        std::promise<Result> done;
-        bg[s.bg] = done.get_future();
-        bg_text[s.bg] = Join(Fields(s.text), 2);
-        threads[s.bg] = std::thread([&s, rr = r.get(), ww = w.get(), t0, done = std::move(done)]() mutable {
-          std::string o = Do(s, rr, ww);
-          done.set_value({std::move(o), std::chrono::steady_clock::now() - t0});
-        });
-      } else {
-        std::string o = Do(s, r.get(), w.get());
-        const auto at = std::chrono::steady_clock::now() - t0;
-        if (!o.empty()) lines.push_back(prefix + " " + o + Timing(s, at));
       }
     }
     if (hung) {
-      // A hung op still uses both Fds and the server: keep them forever.
+      // The stuck ops still use both Fds and the server: keep them forever.
       g_hung.store(true, std::memory_order_relaxed);
+      for (auto& [id, op] : bg) {
+        if (op.thread.joinable()) op.thread.detach();
+      }
       (void)r.release();
       (void)w.release();
     }
@@ -519,8 +539,9 @@ int Main(int argc, char** argv) {
 
   if (!emit.empty()) {
     if (variants.empty()) variants.push_back(kDefaultVariant);
-    const Trace t = RunVariants(variants, scs)[0];
     std::ofstream out(emit);
+    if (!out) Usage("cannot write " + emit);
+    const Trace t = RunVariants(variants, scs)[0];
     out << "# go_diff trace: port, variant " << variants[0] << ", " << scs.size() << " scenarios\n";
     for (const auto& [key, line] : t) out << line << "\n";
     out.close();

@@ -349,11 +349,24 @@ func timing(s *step, t time.Duration) string {
 	return out
 }
 
-const joinLimit = 10 * time.Second
+// joinLimit: how long an op may take before it is traced as hung (as on the
+// port's side); the slowest legitimate op returns within a second.
+const joinLimit = 8 * time.Second
 
 type result struct {
 	outcome string
-	at      time.Duration
+	at      time.Duration // when the op returned, since the scenario began
+}
+
+// launch runs an op on its own goroutine (foreground ops too), so an op that
+// never returns is traced as "hang" instead of hanging the run.
+func launch(s *step, r, w *os.File, t0 time.Time) chan result {
+	ch := make(chan result, 1)
+	go func() {
+		o := do(s, r, w)
+		ch <- result{o, time.Since(t0)}
+	}()
+	return ch
 }
 
 // run executes one scenario and returns its trace lines.
@@ -368,33 +381,30 @@ func run(sc *scenario) []string {
 	bg := map[string]chan result{}
 	bgText := map[string]string{}
 	t0 := time.Now()
-	for i := range sc.steps {
+	for i := 0; i < len(sc.steps) && !hung; i++ {
 		s := &sc.steps[i]
 		prefix := fmt.Sprintf("%s#%d %s =>", sc.name, i+1, s.text)
 		switch {
-		case s.op == "sleep":
+		case s.op == "sleep" && s.bg == "":
 			time.Sleep(time.Duration(s.n) * time.Millisecond)
-		case s.join != "":
-			select {
-			case res := <-bg[s.join]:
-				lines = append(lines, fmt.Sprintf("%s %s: %s%s", prefix, bgText[s.join], res.outcome, timing(s, res.at)))
-			case <-time.After(joinLimit):
-				lines = append(lines, fmt.Sprintf("%s %s: hang", prefix, bgText[s.join]))
-				hung = true
-			}
 		case s.bg != "":
-			ch := make(chan result, 1)
-			bg[s.bg] = ch
-			bgText[s.bg] = strings.Join(strings.Fields(s.text)[2:], " ")
-			go func(s *step) {
-				o := do(s, r, w)
-				ch <- result{o, time.Since(t0)}
-			}(s)
+			bg[s.bg] = launch(s, r, w, t0)
+			bgText[s.bg] = strings.Join(strings.Fields(s.text)[2:], " ") + ": "
 		default:
-			o := do(s, r, w)
-			at := time.Since(t0)
-			if o != "" {
-				lines = append(lines, fmt.Sprintf("%s %s%s", prefix, o, timing(s, at)))
+			ch, what := bg[s.join], prefix+" "+bgText[s.join]
+			if s.join == "" {
+				ch, what = launch(s, r, w, t0), prefix+" "
+			}
+			select {
+			case res := <-ch:
+				if res.outcome != "" {
+					lines = append(lines, what+res.outcome+timing(s, res.at))
+				}
+			case <-time.After(joinLimit):
+				// The rest of the scenario would queue behind the stuck
+				// op: stop here (the comparison reports the steps not traced).
+				lines = append(lines, what+"hang")
+				hung = true
 			}
 		}
 	}
