@@ -326,7 +326,9 @@ def mode_go_diff(scratch, budget):
         return {"result": "survived", "how": "every step agrees with Go", "seconds": secs}
     if rc == 77 or rc == 3 and "Go side" in out:
         return {"result": "n/a", "how": out.strip().splitlines()[-1][:120], "seconds": secs}
-    return {"result": "killed", "how": f"the port's driver exited {rc}", "seconds": secs}
+    fatal = re.search(r"fatal error: ([^\n]{0,80})", out)
+    how = f"the port threw: {fatal.group(1)}" if fatal else f"the port's driver exited {rc}"
+    return {"result": "killed", "how": how, "seconds": secs}
 
 
 RUNNERS = {"unit": mode_unit, "tsan-storm": mode_tsan_storm, "sim": mode_sim,

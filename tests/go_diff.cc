@@ -11,7 +11,8 @@
 //       write one variant's trace (default: the default variant) in Go's format
 //   go_diff --list-variants
 //
-// Exit codes: 0 agree, 1 disagreement, 2 usage or bad input (named), 3 internal.
+// Exit codes: 0 agree, 1 disagreement, 2 usage or bad input (named), 3 internal;
+// a throw of the port (RealEnv::Fatal) aborts after a DISAGREE line naming it.
 //
 // Both sides number steps and spell outcomes the same way (the grammar is in
 // scenarios.txt's header), so a trace line is "<scenario>#<step> <text> =>
@@ -484,6 +485,13 @@ std::vector<Trace> RunVariants(const std::vector<std::string_view>& names, const
   return out;
 }
 
+// A throw in the port ends the run (as it would end a Go program): say that
+// it is a disagreement before RealEnv::Fatal aborts with its message.
+void OnFatal(const char* msg) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "DISAGREE: the port threw '%s'; Go's runtime ran the same table without a throw\n", msg);
+}
+
 void Help() {
   std::printf(
       "usage: go_diff --scenarios FILE --go-trace FILE [--variant NAME]...\n"
@@ -536,6 +544,7 @@ int Main(int argc, char** argv) {
   // A write to a pipe whose reader is gone must fail with EPIPE, as it does
   // in Go (whose runtime ignores SIGPIPE for descriptors other than 1 and 2).
   std::signal(SIGPIPE, SIG_IGN);
+  SetFatalHook(&OnFatal);
 
   if (!emit.empty()) {
     if (variants.empty()) variants.push_back(kDefaultVariant);
