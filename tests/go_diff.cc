@@ -1,7 +1,7 @@
 // tests/go_diff.cc: the port's side of the Go differential test
 // (docs/go-differential.md). It runs the scenarios of
 // tests/go_diff/scenarios.txt through the Fd facade (polldesc/fd.h) over real
-// pipes, the real epoll poller and RealEnv timers, on every variant of
+// pipes and socketpairs, the real epoll poller and RealEnv timers, on every variant of
 // kVariantNames, and compares each variant's trace with the trace Go's own
 // runtime printed for the same table (tests/go_diff/main.go).
 //
@@ -18,6 +18,7 @@
 // scenarios.txt's header), so a trace line is "<scenario>#<step> <text> =>
 // <outcome>[ <timing>]" and comparison is per key <scenario>#<step>.
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -68,6 +69,7 @@ struct Step {
 
 struct Scenario {
   std::string name;
+  bool socketpair = false;  // false: a pipe (r reads, w writes); true: r and w both ways
   std::vector<Step> steps;
 };
 
@@ -152,11 +154,13 @@ std::vector<Scenario> Parse(const std::string& path) {
     if (f.empty()) continue;
     if (f[0] == "scenario") {
       if (inside) bad("scenario inside scenario " + out.back().name);
-      if (f.size() != 2) bad("scenario takes one name");
+      if (f.size() < 2 || f.size() > 3 || (f.size() == 3 && f[2] != "pipe" && f[2] != "socketpair")) {
+        bad("scenario takes a name and optionally pipe or socketpair");
+      }
       for (const auto& o : out) {
         if (o.name == f[1]) bad("duplicate scenario " + f[1]);
       }
-      out.push_back({f[1], {}});
+      out.push_back({f[1], f.size() == 3 && f[2] == "socketpair", {}});
       inside = true;
       open.clear();
       continue;
@@ -346,7 +350,9 @@ class VariantRun {
 
   std::vector<std::string> Run(const Scenario& sc) {
     int p[2];
-    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) Internal("pipe2 failed");
+    const int e = sc.socketpair ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p)
+                                : pipe2(p, O_NONBLOCK | O_CLOEXEC);
+    if (e != 0) Internal(std::string("pipe2/socketpair: ") + std::strerror(errno));
     auto r = Open(p[0]);
     auto w = Open(p[1]);
     std::vector<std::string> lines;

@@ -40,6 +40,7 @@ type step struct {
 
 type scenario struct {
 	name  string
+	kind  string // pipe (r reads, w writes) or socketpair (r and w both ways)
 	steps []step
 }
 
@@ -152,15 +153,19 @@ func parse(path string) []scenario {
 			if cur != nil {
 				bad(line, "scenario inside scenario "+cur.name)
 			}
-			if len(f) != 2 {
-				bad(line, "scenario takes one name")
+			if len(f) < 2 || len(f) > 3 || len(f) == 3 && f[2] != "pipe" && f[2] != "socketpair" {
+				bad(line, "scenario takes a name and optionally pipe or socketpair")
 			}
 			for _, o := range out {
 				if o.name == f[1] {
 					bad(line, "duplicate scenario "+f[1])
 				}
 			}
-			out = append(out, scenario{name: f[1]})
+			kind := "pipe"
+			if len(f) == 3 {
+				kind = f[2]
+			}
+			out = append(out, scenario{name: f[1], kind: kind})
 			cur = &out[len(out)-1]
 			open = map[string]bool{}
 			continue
@@ -369,13 +374,28 @@ func launch(s *step, r, w *os.File, t0 time.Time) chan result {
 	return ch
 }
 
-// run executes one scenario and returns its trace lines.
-func run(sc *scenario) []string {
-	r, w, err := os.Pipe()
+// endpoints gives the scenario's two ends. A socketpair goes through
+// os.NewFile, which makes an already non-blocking descriptor pollable.
+func endpoints(kind string) (*os.File, *os.File) {
+	if kind == "pipe" {
+		r, w, err := os.Pipe()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "go_diff: os.Pipe:", err)
+			os.Exit(3)
+		}
+		return r, w
+	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "go_diff: os.Pipe:", err)
+		fmt.Fprintln(os.Stderr, "go_diff: socketpair:", err)
 		os.Exit(3)
 	}
+	return os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
+}
+
+// run executes one scenario and returns its trace lines.
+func run(sc *scenario) []string {
+	r, w := endpoints(sc.kind)
 	var lines []string
 	hung := false
 	bg := map[string]chan result{}
