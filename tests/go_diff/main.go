@@ -285,7 +285,7 @@ func fill(f *os.File) {
 	}
 	buf := make([]byte, 4096)
 	var werr error
-	rc.Write(func(fd uintptr) bool {
+	err = rc.Write(func(fd uintptr) bool {
 		for _, chunk := range []int{4096, 1} {
 			for {
 				_, e := syscall.Write(int(fd), buf[:chunk])
@@ -302,6 +302,9 @@ func fill(f *os.File) {
 		}
 		return true
 	})
+	if err != nil {
+		werr = err // e.g. a deadline already expired: fill comes before deadlines
+	}
 	if werr != nil {
 		fmt.Fprintln(os.Stderr, "go_diff: fill:", werr)
 		os.Exit(3)
