@@ -23,6 +23,8 @@ Modes:
   fuzz_ops    libFuzzer's fuzz_ops on fixed from the seeds (fuzz preset)
   fuzz_sched  libFuzzer's fuzz_sched on fixed from the seeds (fuzz preset)
   aarch64     the cross suite through QEMU, when the cross presets exist
+  go-diff     the Go differential (tests/go_diff): fixed's Fd-level trace
+              against Go's runtime on the same scenarios, when go is on PATH
 
 mutants/equivalent.txt lists the mutants argued equivalent (name: argument);
 they are excluded from the score, and a killed "equivalent" is flagged.
@@ -43,7 +45,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODES = ["unit", "tsan-storm", "sim", "sim-pct", "sim-weak", "fuzz_ops", "fuzz_sched", "aarch64"]
+MODES = ["unit", "tsan-storm", "sim", "sim-pct", "sim-weak", "fuzz_ops", "fuzz_sched", "aarch64",
+         "go-diff"]
 SMOKE = ["precedence-swapped", "zero-is-expired"]
 
 
@@ -356,11 +359,40 @@ def mode_aarch64(scratch, budget):
     return {"result": "survived", "how": "aarch64 unit tests pass", "seconds": secs}
 
 
+def mode_go_diff(scratch, budget):
+    """The Go differential on `fixed`: a disagreement with Go's trace kills."""
+    runner = os.path.join(scratch.src, "tests", "go_diff", "run.sh")
+    if not os.path.exists(runner):
+        return {"result": "n/a", "how": "tests/go_diff not in this tree", "seconds": 0}
+    if shutil.which("go") is None:
+        return {"result": "n/a", "how": "no go on PATH", "seconds": 0}
+    ok, log, bdir = scratch.build("dev", ["go_diff"])
+    if not ok:
+        return {"result": "killed", "how": "does not compile", "seconds": 0}
+    rc, out, secs, timed_out = run_timed(
+        ["bash", runner, "compare", os.path.join(scratch.src, "tests", "go_diff", "scenarios.txt"),
+         os.path.join(scratch.work, "go_diff.work"), "--",
+         os.path.join(bdir, "tests", "go_diff"), "--variant", "fixed"], budget + 30)
+    if timed_out:
+        return {"result": "killed", "how": "the differential hung past its budget", "seconds": secs}
+    if rc == 1:
+        m = re.findall(r"DISAGREE fixed (\S+ \([^)]*\)[^\n]{0,80})", out)
+        how = f"{len(m)} step(s) differ from Go, first {m[0]}" if m else "disagreement"
+        return {"result": "killed", "how": how, "seconds": secs}
+    if rc == 0:
+        return {"result": "survived", "how": "every step agrees with Go", "seconds": secs}
+    if rc == 77 or rc == 3 and "Go side" in out:
+        return {"result": "n/a", "how": out.strip().splitlines()[-1][:120], "seconds": secs}
+    fatal = re.search(r"fatal error: ([^\n]{0,80})", out)
+    how = f"the port threw: {fatal.group(1)}" if fatal else f"the port's driver exited {rc}"
+    return {"result": "killed", "how": how, "seconds": secs}
+
+
 RUNNERS = {"unit": mode_unit, "tsan-storm": mode_tsan_storm, "sim": mode_sim,
            "sim-pct": mode_sim_pct, "sim-weak": mode_sim_weak,
            "fuzz_ops": lambda sc, b: mode_fuzz(sc, b, "fuzz_ops"),
            "fuzz_sched": lambda sc, b: mode_fuzz(sc, b, "fuzz_sched"),
-           "aarch64": mode_aarch64}
+           "aarch64": mode_aarch64, "go-diff": mode_go_diff}
 
 
 def main(argv):

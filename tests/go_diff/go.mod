@@ -1,0 +1,3 @@
+module pollstorm/tests/go_diff
+
+go 1.19
