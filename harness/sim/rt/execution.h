@@ -244,7 +244,8 @@ class Execution {
   void TimerLoop();
   void FireOneTimer();
 
-  // Per run.
+  // Per run. Reset by Run; each group is read and written by the file named.
+  // The loop (execution.cc).
   Config cfg_;
   Chooser* chooser_ = nullptr;
   Schedule* schedule_ = nullptr;
@@ -254,24 +255,28 @@ class Execution {
   Thread* running_ = nullptr;
   std::vector<std::unique_ptr<Thread>> threads_;  // pooled; [0, nthreads_) live
   uint32_t nthreads_ = 0;
-  ThreadId timer_thread_ = kNoThread;
-  std::vector<std::unique_ptr<Location>> locs_;  // pooled; [0, nlocs_) live
-  uint32_t nlocs_ = 0;
-  std::vector<MutexRec> mutexes_;
-  std::vector<TimerRec> timers_;
-  uint64_t timer_serial_ = 0;
-  int64_t now_ = kStartTime;
+  int64_t now_ = kStartTime;        // moved by SwitchTo (a sleeper) and FireOneTimer
   int64_t min_future_ = INT64_MAX;  // earliest future time event (CollectRunnable)
-  std::vector<uint32_t> eligible_;  // scratch for FireOneTimer (a member: no heap on fiber stacks)
   uint64_t steps_ = 0;
-  uint64_t sc_counter_ = 0;  // numbers seq_cst operations and fences
-  VectorClock sc_fences_;    // join of the hb clocks at every seq_cst fence so far
   std::array<ThreadId, kMaxThreads> runnable_{};
   uint32_t nrunnable_ = 0;
   std::vector<std::function<void()>> owned_;
   Outcome outcome_;
-  uint32_t races_seen_ = 0;
   std::deque<std::string> trace_;  // Config::trace only
+  // The memory model (memory.cc) and the race detector (race.cc).
+  std::vector<std::unique_ptr<Location>> locs_;  // pooled; [0, nlocs_) live
+  uint32_t nlocs_ = 0;
+  uint64_t sc_counter_ = 0;  // numbers seq_cst operations and fences
+  VectorClock sc_fences_;    // join of the hb clocks at every seq_cst fence so far
+  uint32_t races_seen_ = 0;
+  // Mutexes (mutex.cc).
+  std::vector<MutexRec> mutexes_;
+  // Timers (timer.cc; CollectRunnable reads them to decide whether the timer
+  // fiber may run).
+  ThreadId timer_thread_ = kNoThread;
+  std::vector<TimerRec> timers_;
+  uint64_t timer_serial_ = 0;
+  std::vector<uint32_t> eligible_;  // scratch for FireOneTimer (a member: no heap on fiber stacks)
 };
 
 }  // namespace pollstorm::sim::rt
