@@ -209,6 +209,18 @@ class PollServer {
 
   NetpollPlatform* platform() const { return platform_; }
 
+  // Waits until no deadline callback of any descriptor runs (Timer::WaitIdle).
+  // For oracles that read netpollWaiters at a quiescent point: a callback
+  // may have made its G runnable and not yet applied its delta (tip applies
+  // it after goready, by design: the count may be high for a moment, never
+  // low). Only while no operation starts. Not Go (Go never needs it).
+  void WaitCallbacksIdle() {
+    cache_.ForEachCarved([](PD& pd) {
+      pd.rt_.WaitIdle();
+      pd.wt_.WaitIdle();
+    });
+  }
+
   // Called by the cache for each descriptor it carves (GO-DIFF: Go's memory
   // is zeroed; see CounterOrigin). Before publication: plain writes.
   void Carved(PD& pd) {

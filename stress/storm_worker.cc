@@ -116,12 +116,18 @@ int Storm<V>::Run() {
   // Every descriptor unblocked, every thread gone: netpollWaiters must be 0
   // (harness/oracle/accounting.h: tip always; the seed's drift, #33624, only
   // when asked).
+  // True quiescence first: the poller's last round and every deadline
+  // callback applied their deltas (tip applies them after goready).
+  if (!stuck && oracle::AccountingWaitsForCallbacks()) {
+    if (cfg_.profile->io) poller_.Stop();
+    server_->WaitCallbacksIdle();
+  }
   const int32_t waiters_end = server_->Waiters();
   if (!stuck && oracle::AccountingChecked(V::kName) && waiters_end != 0) {
     Report(MakeFinding("waiter-accounting",
                        "netpollWaiters is " + std::to_string(waiters_end) +
                            " after the drain, with no waiter parked" +
-                           (waiters_end > 0 ? " (drift on the poller path: Go #33624)"
+                           (waiters_end > 0 ? " (a wake that never subtracted its waiter: the shape of Go #33624)"
                                             : " (negative)"),
                        "waiter-accounting:" + std::string(V::kName)),
            -1, 0);

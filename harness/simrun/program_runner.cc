@@ -551,11 +551,12 @@ void Body(const ops::Program& prog) {
   // (DESIGN.md §4, accounting). Before tip the poller path never decrements
   // it (#33624): checked there only when asked (AccountingChecked).
   if (oracle::AccountingChecked(V::kName)) {
+    if (oracle::AccountingWaitsForCallbacks()) world->server->WaitCallbacksIdle();
     const int32_t n = world->server->Waiters();
     if (n != 0) {
       world->Fail("waiter accounting: netpollWaiters is " + std::to_string(n) +
                   " after every thread finished, with no waiter parked" +
-                  (n > 0 ? " (drift on the poller path: Go #33624)" : " (negative)"));
+                  (n > 0 ? " (a wake that never subtracted its waiter: the shape of Go #33624)" : " (negative)"));
     }
   }
 }
