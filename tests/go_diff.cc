@@ -132,7 +132,8 @@ std::string ParseOp(const std::vector<std::string>& f, Step& s) {
     if (f.size() != 3) return s.op + " takes END D";
     s.dl = f[2];
     if (s.dl == "past" || s.dl == "zero" || s.dl == "far") return "";
-    const bool shape = s.dl.size() > 3 && s.dl[0] == '+' && s.dl.compare(s.dl.size() - 2, 2, "ms") == 0;
+    const bool shape =
+        s.dl.size() > 3 && s.dl[0] == '+' && s.dl.compare(s.dl.size() - 2, 2, "ms") == 0;
     auto v = shape ? Int(s.dl.substr(1, s.dl.size() - 3)) : std::nullopt;
     if (!v || *v <= 0) return "bad deadline '" + s.dl + "' (past, zero, far or +Nms)";
     s.dl_ms = *v;
@@ -155,7 +156,8 @@ std::vector<Scenario> Parse(const std::string& path) {
     if (f.empty()) continue;
     if (f[0] == "scenario") {
       if (inside) bad("scenario inside scenario " + out.back().name);
-      if (f.size() < 2 || f.size() > 3 || (f.size() == 3 && f[2] != "pipe" && f[2] != "socketpair")) {
+      if (f.size() < 2 || f.size() > 3 ||
+          (f.size() == 3 && f[2] != "pipe" && f[2] != "socketpair")) {
         bad("scenario takes a name and optionally pipe or socketpair");
       }
       for (const auto& o : out) {
@@ -191,7 +193,8 @@ std::vector<Scenario> Parse(const std::string& path) {
     } else if (auto msg = ParseOp(f, s); !msg.empty()) {
       bad(msg);
     }
-    if ((s.after >= 0 || s.before >= 0 || s.by >= 0) && (!s.bg.empty() || s.op == "sleep" || s.op == "fill")) {
+    if ((s.after >= 0 || s.before >= 0 || s.by >= 0) &&
+        (!s.bg.empty() || s.op == "sleep" || s.op == "fill")) {
       bad("timing splits go on an op or a join");
     }
     out.back().steps.push_back(s);
@@ -236,10 +239,13 @@ std::string Timing(const Step& s, std::chrono::nanoseconds t, std::chrono::nanos
   std::string out;
   // The scenario's precondition failed: the machine was too slow for it
   // (Compare calls the scenario inconclusive).
-  if (s.by >= 0 && t >= std::chrono::milliseconds(s.by)) out += " late(by=" + std::to_string(s.by) + ")";
-  if (s.after >= 0) out += (t >= std::chrono::milliseconds(s.after) ? " t>=" : " t<") + std::to_string(s.after);
+  if (s.by >= 0 && t >= std::chrono::milliseconds(s.by))
+    out += " late(by=" + std::to_string(s.by) + ")";
+  if (s.after >= 0)
+    out += (t >= std::chrono::milliseconds(s.after) ? " t>=" : " t<") + std::to_string(s.after);
   if (s.before >= 0) {
-    out += (took < std::chrono::milliseconds(s.before) ? " took<" : " took>=") + std::to_string(s.before);
+    out += (took < std::chrono::milliseconds(s.before) ? " took<" : " took>=") +
+           std::to_string(s.before);
   }
   return out;
 }
@@ -322,7 +328,9 @@ class VariantRun {
       const int e = f->Close();
       return e < 0 ? Classify(kPollNoError, -e) : Classify(e, 0);
     }
-    const int mode = s.op == "rdl" ? kModeRead : s.op == "wdl" ? kModeWrite : kModeRead + kModeWrite;
+    const int mode = s.op == "rdl"   ? kModeRead
+                     : s.op == "wdl" ? kModeWrite
+                                     : kModeRead + kModeWrite;
     return Classify(f->SetDeadline(DeadlineNs(s), mode), 0);
   }
 
@@ -359,8 +367,9 @@ class VariantRun {
 
   std::vector<std::string> Run(const Scenario& sc) {
     int p[2];
-    const int e = sc.socketpair ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p)
-                                : pipe2(p, O_NONBLOCK | O_CLOEXEC);
+    const int e = sc.socketpair
+                      ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p)
+                      : pipe2(p, O_NONBLOCK | O_CLOEXEC);
     if (e != 0) Internal(std::string("pipe2/socketpair: ") + std::strerror(errno));
     auto r = Open(p[0]);
     auto w = Open(p[1]);
@@ -383,7 +392,8 @@ class VariantRun {
         Pending& op = is_join ? bg[s.join] : (fg = Launch(s, r.get(), w.get(), t0));
         const std::string what = prefix + " " + (is_join ? bg_text[s.join] : "");
         if (auto res = Await(op)) {
-          if (!res->outcome.empty()) lines.push_back(what + res->outcome + Timing(s, res->at, res->took));
+          if (!res->outcome.empty())
+            lines.push_back(what + res->outcome + Timing(s, res->at, res->took));
         } else {
           // The rest of the scenario would queue behind the stuck op: stop
           // here (the comparison reports the steps not traced).
@@ -412,7 +422,9 @@ class VariantRun {
 // The trace of one variant, keyed by "<scenario>#<step>", in table order.
 using Trace = std::vector<std::pair<std::string, std::string>>;
 
-std::string KeyOf(const std::string& line) { return line.substr(0, line.find(' ')); }
+std::string KeyOf(const std::string& line) {
+  return line.substr(0, line.find(' '));
+}
 
 // Reads a trace file ('#' lines are comments). Exit 2 on a malformed line.
 Trace ReadTrace(const std::string& path) {
@@ -428,7 +440,8 @@ Trace ReadTrace(const std::string& path) {
     if (key.find('#') == std::string::npos || l.find(" => ") == std::string::npos) {
       Usage(path + ":" + std::to_string(line) + ": not a trace line");
     }
-    if (!seen.insert(key).second) Usage(path + ":" + std::to_string(line) + ": step " + key + " twice");
+    if (!seen.insert(key).second)
+      Usage(path + ":" + std::to_string(line) + ": step " + key + " twice");
     t.emplace_back(key, l);
   }
   if (t.empty()) Usage(path + ": empty trace");
@@ -473,11 +486,12 @@ Verdict Compare(std::string_view variant, const Trace& go, const Trace& port) {
     const std::string sc = key.substr(0, key.find('#'));
     if (go_late.count(sc) == 0 && port_late.count(sc) == 0) return true;
     if (skipped.insert(sc).second) {
-      std::printf("INCONCLUSIVE %s %s: a step missed its by= precondition on %s (machine too slow)\n",
-                  v.c_str(), sc.c_str(),
-                  go_late.count(sc) != 0 && port_late.count(sc) != 0 ? "both sides"
-                  : go_late.count(sc) != 0                           ? "Go's side"
-                                                                     : "the port's side");
+      std::printf(
+          "INCONCLUSIVE %s %s: a step missed its by= precondition on %s (machine too slow)\n",
+          v.c_str(), sc.c_str(),
+          go_late.count(sc) != 0 && port_late.count(sc) != 0 ? "both sides"
+          : go_late.count(sc) != 0                           ? "Go's side"
+                                                             : "the port's side");
       out.inconclusive++;
     }
     return false;
@@ -487,7 +501,8 @@ Verdict Compare(std::string_view variant, const Trace& go, const Trace& port) {
     if (!judged(key)) continue;
     auto it = go_by_key.find(key);
     if (it == go_by_key.end()) {
-      std::printf("DISAGREE %s %s: Go traced no such step; port: %s\n", v.c_str(), key.c_str(), line.c_str());
+      std::printf("DISAGREE %s %s: Go traced no such step; port: %s\n", v.c_str(), key.c_str(),
+                  line.c_str());
       out.disagree++;
     } else if (it->second != line) {
       const std::string step = line.substr(key.size() + 1, line.find(" => ") - key.size() - 1);
@@ -500,7 +515,8 @@ Verdict Compare(std::string_view variant, const Trace& go, const Trace& port) {
   }
   for (const auto& [key, line] : go) {
     if (port_by_key.count(key) == 0 && judged(key)) {
-      std::printf("DISAGREE %s %s: the port traced no such step; Go: %s\n", v.c_str(), key.c_str(), line.c_str());
+      std::printf("DISAGREE %s %s: the port traced no such step; Go: %s\n", v.c_str(), key.c_str(),
+                  line.c_str());
       out.disagree++;
     }
   }
@@ -509,7 +525,8 @@ Verdict Compare(std::string_view variant, const Trace& go, const Trace& port) {
 
 // Runs `names` concurrently (each variant has its own server and poller, as
 // separate Go processes would) and returns their traces in order.
-std::vector<Trace> RunVariants(const std::vector<std::string_view>& names, const std::vector<Scenario>& scs) {
+std::vector<Trace> RunVariants(const std::vector<std::string_view>& names,
+                               const std::vector<Scenario>& scs) {
   std::vector<Trace> out(names.size());
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < names.size(); i++) {
@@ -533,7 +550,9 @@ std::vector<Trace> RunVariants(const std::vector<std::string_view>& names, const
 // it is a disagreement before RealEnv::Fatal aborts with its message.
 void OnFatal(const char* msg) {
   std::fflush(stdout);
-  std::fprintf(stderr, "DISAGREE: the port threw '%s'; Go's runtime ran the same table without a throw\n", msg);
+  std::fprintf(stderr,
+               "DISAGREE: the port threw '%s'; Go's runtime ran the same table without a throw\n",
+               msg);
 }
 
 void Help() {
@@ -582,7 +601,8 @@ int Main(int argc, char** argv) {
     }
   }
   if (scenarios.empty()) Usage("--scenarios FILE is required");
-  if (go_trace.empty() == emit.empty()) Usage("give exactly one of --go-trace FILE and --emit FILE");
+  if (go_trace.empty() == emit.empty())
+    Usage("give exactly one of --go-trace FILE and --emit FILE");
   if (!emit.empty() && variants.size() > 1) Usage("--emit writes one variant's trace");
   const auto scs = Parse(scenarios);
   // A write to a pipe whose reader is gone must fail with EPIPE, as it does
@@ -609,9 +629,10 @@ int Main(int argc, char** argv) {
   int total = 0;
   for (std::size_t i = 0; i < variants.size(); i++) {
     const Verdict v = Compare(variants[i], go, traces[i]);
-    std::printf("go_diff: %.*s: %d of %zu traced steps agree with Go (%zu scenarios, %d inconclusive)\n",
-                static_cast<int>(variants[i].size()), variants[i].data(), v.agree, go.size(), scs.size(),
-                v.inconclusive);
+    std::printf(
+        "go_diff: %.*s: %d of %zu traced steps agree with Go (%zu scenarios, %d inconclusive)\n",
+        static_cast<int>(variants[i].size()), variants[i].data(), v.agree, go.size(), scs.size(),
+        v.inconclusive);
     total += v.disagree;
   }
   std::fflush(stdout);
@@ -623,4 +644,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace pollstorm
 
-int main(int argc, char** argv) { return pollstorm::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return pollstorm::Main(argc, argv);
+}
