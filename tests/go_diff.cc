@@ -65,6 +65,7 @@ struct Step {
   int64_t dl_ms = 0;
   int after = -1;  // timing splits in ms since the scenario began; -1: none
   int before = -1;
+  int by = -1;  // a precondition: the step must return before `by` ms; -1: none
 };
 
 struct Scenario {
@@ -96,12 +97,12 @@ std::optional<int> Int(const std::string& s) {
 }
 
 bool ParseSplit(const std::string& tok, Step& s) {
-  for (const char* k : {"after=", "before="}) {
+  for (auto [k, field] : {std::pair{"after=", &s.after}, {"before=", &s.before}, {"by=", &s.by}}) {
     const std::size_t kl = std::strlen(k);
     if (tok.compare(0, kl, k) != 0) continue;
     auto v = Int(tok.substr(kl));
     if (!v) return false;
-    (k[0] == 'a' ? s.after : s.before) = *v;
+    *field = *v;
     return true;
   }
   return false;
@@ -131,7 +132,8 @@ std::string ParseOp(const std::vector<std::string>& f, Step& s) {
     if (f.size() != 3) return s.op + " takes END D";
     s.dl = f[2];
     if (s.dl == "past" || s.dl == "zero" || s.dl == "far") return "";
-    const bool shape = s.dl.size() > 3 && s.dl[0] == '+' && s.dl.compare(s.dl.size() - 2, 2, "ms") == 0;
+    const bool shape =
+        s.dl.size() > 3 && s.dl[0] == '+' && s.dl.compare(s.dl.size() - 2, 2, "ms") == 0;
     auto v = shape ? Int(s.dl.substr(1, s.dl.size() - 3)) : std::nullopt;
     if (!v || *v <= 0) return "bad deadline '" + s.dl + "' (past, zero, far or +Nms)";
     s.dl_ms = *v;
@@ -154,7 +156,8 @@ std::vector<Scenario> Parse(const std::string& path) {
     if (f.empty()) continue;
     if (f[0] == "scenario") {
       if (inside) bad("scenario inside scenario " + out.back().name);
-      if (f.size() < 2 || f.size() > 3 || (f.size() == 3 && f[2] != "pipe" && f[2] != "socketpair")) {
+      if (f.size() < 2 || f.size() > 3 ||
+          (f.size() == 3 && f[2] != "pipe" && f[2] != "socketpair")) {
         bad("scenario takes a name and optionally pipe or socketpair");
       }
       for (const auto& o : out) {
@@ -190,7 +193,8 @@ std::vector<Scenario> Parse(const std::string& path) {
     } else if (auto msg = ParseOp(f, s); !msg.empty()) {
       bad(msg);
     }
-    if ((s.after >= 0 || s.before >= 0) && (!s.bg.empty() || s.op == "sleep" || s.op == "fill")) {
+    if ((s.after >= 0 || s.before >= 0 || s.by >= 0) &&
+        (!s.bg.empty() || s.op == "sleep" || s.op == "fill")) {
       bad("timing splits go on an op or a join");
     }
     out.back().steps.push_back(s);
@@ -228,12 +232,20 @@ std::string ClassifyIo(const IoResult& r, bool is_read) {
   return c + " n=" + std::to_string(r.n);
 }
 
-std::string Timing(const Step& s, std::chrono::nanoseconds t) {
+// The step's timing classes: after= and by= on the scenario's clock (a
+// deadline's earliest firing, a precondition), before= on the op's own (it
+// returned promptly; load before it started does not count).
+std::string Timing(const Step& s, std::chrono::nanoseconds t, std::chrono::nanoseconds took) {
   std::string out;
-  for (int sp : {s.after, s.before}) {
-    if (sp < 0) continue;
-    out += t >= std::chrono::milliseconds(sp) ? " t>=" : " t<";
-    out += std::to_string(sp);
+  // The scenario's precondition failed: the machine was too slow for it
+  // (Compare calls the scenario inconclusive).
+  if (s.by >= 0 && t >= std::chrono::milliseconds(s.by))
+    out += " late(by=" + std::to_string(s.by) + ")";
+  if (s.after >= 0)
+    out += (t >= std::chrono::milliseconds(s.after) ? " t>=" : " t<") + std::to_string(s.after);
+  if (s.before >= 0) {
+    out += (took < std::chrono::milliseconds(s.before) ? " took<" : " took>=") +
+           std::to_string(s.before);
   }
   return out;
 }
@@ -316,13 +328,16 @@ class VariantRun {
       const int e = f->Close();
       return e < 0 ? Classify(kPollNoError, -e) : Classify(e, 0);
     }
-    const int mode = s.op == "rdl" ? kModeRead : s.op == "wdl" ? kModeWrite : kModeRead + kModeWrite;
+    const int mode = s.op == "rdl"   ? kModeRead
+                     : s.op == "wdl" ? kModeWrite
+                                     : kModeRead + kModeWrite;
     return Classify(f->SetDeadline(DeadlineNs(s), mode), 0);
   }
 
   struct Result {
     std::string outcome;
-    std::chrono::nanoseconds at;  // when the op returned, since the scenario began
+    std::chrono::nanoseconds at;    // when the op returned, since the scenario began
+    std::chrono::nanoseconds took;  // how long the op ran
   };
   struct Pending {
     std::future<Result> done;
@@ -335,8 +350,10 @@ class VariantRun {
     std::promise<Result> p;
     Pending out{p.get_future(), {}};
     out.thread = std::thread([&s, r, w, t0, p = std::move(p)]() mutable {
+      const auto start = std::chrono::steady_clock::now();
       std::string o = Do(s, r, w);
-      p.set_value({std::move(o), std::chrono::steady_clock::now() - t0});
+      const auto end = std::chrono::steady_clock::now();
+      p.set_value({std::move(o), end - t0, end - start});
     });
     return out;
   }
@@ -350,8 +367,9 @@ class VariantRun {
 
   std::vector<std::string> Run(const Scenario& sc) {
     int p[2];
-    const int e = sc.socketpair ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p)
-                                : pipe2(p, O_NONBLOCK | O_CLOEXEC);
+    const int e = sc.socketpair
+                      ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p)
+                      : pipe2(p, O_NONBLOCK | O_CLOEXEC);
     if (e != 0) Internal(std::string("pipe2/socketpair: ") + std::strerror(errno));
     auto r = Open(p[0]);
     auto w = Open(p[1]);
@@ -374,7 +392,8 @@ class VariantRun {
         Pending& op = is_join ? bg[s.join] : (fg = Launch(s, r.get(), w.get(), t0));
         const std::string what = prefix + " " + (is_join ? bg_text[s.join] : "");
         if (auto res = Await(op)) {
-          if (!res->outcome.empty()) lines.push_back(what + res->outcome + Timing(s, res->at));
+          if (!res->outcome.empty())
+            lines.push_back(what + res->outcome + Timing(s, res->at, res->took));
         } else {
           // The rest of the scenario would queue behind the stuck op: stop
           // here (the comparison reports the steps not traced).
@@ -403,7 +422,9 @@ class VariantRun {
 // The trace of one variant, keyed by "<scenario>#<step>", in table order.
 using Trace = std::vector<std::pair<std::string, std::string>>;
 
-std::string KeyOf(const std::string& line) { return line.substr(0, line.find(' ')); }
+std::string KeyOf(const std::string& line) {
+  return line.substr(0, line.find(' '));
+}
 
 // Reads a trace file ('#' lines are comments). Exit 2 on a malformed line.
 Trace ReadTrace(const std::string& path) {
@@ -419,7 +440,8 @@ Trace ReadTrace(const std::string& path) {
     if (key.find('#') == std::string::npos || l.find(" => ") == std::string::npos) {
       Usage(path + ":" + std::to_string(line) + ": not a trace line");
     }
-    if (!seen.insert(key).second) Usage(path + ":" + std::to_string(line) + ": step " + key + " twice");
+    if (!seen.insert(key).second)
+      Usage(path + ":" + std::to_string(line) + ": step " + key + " twice");
     t.emplace_back(key, l);
   }
   if (t.empty()) Usage(path + ": empty trace");
@@ -434,44 +456,77 @@ Trace Flatten(const std::vector<std::vector<std::string>>& traces) {
   return t;
 }
 
+// The scenarios in which some step missed its `by=` precondition ("late").
+std::set<std::string> LateScenarios(const Trace& t) {
+  std::set<std::string> out;
+  for (const auto& [key, line] : t) {
+    if (line.find(" late(by=") != std::string::npos) out.insert(key.substr(0, key.find('#')));
+  }
+  return out;
+}
+
+struct Verdict {
+  int agree = 0;         // steps traced alike
+  int disagree = 0;      // DISAGREE lines printed
+  int inconclusive = 0;  // scenarios not judged: a precondition was late on one side
+};
+
 // Compares a variant's trace with Go's; prints one DISAGREE line per
-// differing, missing or extra step and returns their number. *agree: the
-// steps traced alike.
-int Compare(std::string_view variant, const Trace& go, const Trace& port, int* agree) {
+// differing, missing or extra step, and one INCONCLUSIVE line per scenario in
+// which either side missed a `by=` precondition (the machine was too slow for
+// the scenario to test what it says; a hang is never "late").
+Verdict Compare(std::string_view variant, const Trace& go, const Trace& port) {
   std::map<std::string, std::string> go_by_key(go.begin(), go.end());
   std::map<std::string, std::string> port_by_key(port.begin(), port.end());
-  int n = 0;
-  *agree = 0;
+  const std::set<std::string> go_late = LateScenarios(go), port_late = LateScenarios(port);
+  const std::string v(variant);
+  Verdict out;
+  std::set<std::string> skipped;
+  auto judged = [&](const std::string& key) {
+    const std::string sc = key.substr(0, key.find('#'));
+    if (go_late.count(sc) == 0 && port_late.count(sc) == 0) return true;
+    if (skipped.insert(sc).second) {
+      std::printf(
+          "INCONCLUSIVE %s %s: a step missed its by= precondition on %s (machine too slow)\n",
+          v.c_str(), sc.c_str(),
+          go_late.count(sc) != 0 && port_late.count(sc) != 0 ? "both sides"
+          : go_late.count(sc) != 0                           ? "Go's side"
+                                                             : "the port's side");
+      out.inconclusive++;
+    }
+    return false;
+  };
   auto outcome = [](const std::string& l) { return l.substr(l.find(" => ") + 4); };
   for (const auto& [key, line] : port) {
+    if (!judged(key)) continue;
     auto it = go_by_key.find(key);
     if (it == go_by_key.end()) {
-      std::printf("DISAGREE %.*s %s: Go traced no such step; port: %s\n", static_cast<int>(variant.size()),
-                  variant.data(), key.c_str(), line.c_str());
-      n++;
+      std::printf("DISAGREE %s %s: Go traced no such step; port: %s\n", v.c_str(), key.c_str(),
+                  line.c_str());
+      out.disagree++;
     } else if (it->second != line) {
       const std::string step = line.substr(key.size() + 1, line.find(" => ") - key.size() - 1);
-      std::printf("DISAGREE %.*s %s (%s): Go '%s', port '%s'\n", static_cast<int>(variant.size()),
-                  variant.data(), key.c_str(), step.c_str(), outcome(it->second).c_str(),
-                  outcome(line).c_str());
-      n++;
+      std::printf("DISAGREE %s %s (%s): Go '%s', port '%s'\n", v.c_str(), key.c_str(), step.c_str(),
+                  outcome(it->second).c_str(), outcome(line).c_str());
+      out.disagree++;
     } else {
-      ++*agree;
+      out.agree++;
     }
   }
   for (const auto& [key, line] : go) {
-    if (port_by_key.count(key) == 0) {
-      std::printf("DISAGREE %.*s %s: the port traced no such step; Go: %s\n", static_cast<int>(variant.size()),
-                  variant.data(), key.c_str(), line.c_str());
-      n++;
+    if (port_by_key.count(key) == 0 && judged(key)) {
+      std::printf("DISAGREE %s %s: the port traced no such step; Go: %s\n", v.c_str(), key.c_str(),
+                  line.c_str());
+      out.disagree++;
     }
   }
-  return n;
+  return out;
 }
 
 // Runs `names` concurrently (each variant has its own server and poller, as
 // separate Go processes would) and returns their traces in order.
-std::vector<Trace> RunVariants(const std::vector<std::string_view>& names, const std::vector<Scenario>& scs) {
+std::vector<Trace> RunVariants(const std::vector<std::string_view>& names,
+                               const std::vector<Scenario>& scs) {
   std::vector<Trace> out(names.size());
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < names.size(); i++) {
@@ -495,7 +550,9 @@ std::vector<Trace> RunVariants(const std::vector<std::string_view>& names, const
 // it is a disagreement before RealEnv::Fatal aborts with its message.
 void OnFatal(const char* msg) {
   std::fflush(stdout);
-  std::fprintf(stderr, "DISAGREE: the port threw '%s'; Go's runtime ran the same table without a throw\n", msg);
+  std::fprintf(stderr,
+               "DISAGREE: the port threw '%s'; Go's runtime ran the same table without a throw\n",
+               msg);
 }
 
 void Help() {
@@ -544,7 +601,8 @@ int Main(int argc, char** argv) {
     }
   }
   if (scenarios.empty()) Usage("--scenarios FILE is required");
-  if (go_trace.empty() == emit.empty()) Usage("give exactly one of --go-trace FILE and --emit FILE");
+  if (go_trace.empty() == emit.empty())
+    Usage("give exactly one of --go-trace FILE and --emit FILE");
   if (!emit.empty() && variants.size() > 1) Usage("--emit writes one variant's trace");
   const auto scs = Parse(scenarios);
   // A write to a pipe whose reader is gone must fail with EPIPE, as it does
@@ -570,11 +628,12 @@ int Main(int argc, char** argv) {
   const auto traces = RunVariants(variants, scs);
   int total = 0;
   for (std::size_t i = 0; i < variants.size(); i++) {
-    int agree = 0;
-    const int n = Compare(variants[i], go, traces[i], &agree);
-    std::printf("go_diff: %.*s: %d of %zu traced steps agree with Go (%zu scenarios)\n",
-                static_cast<int>(variants[i].size()), variants[i].data(), agree, go.size(), scs.size());
-    total += n;
+    const Verdict v = Compare(variants[i], go, traces[i]);
+    std::printf(
+        "go_diff: %.*s: %d of %zu traced steps agree with Go (%zu scenarios, %d inconclusive)\n",
+        static_cast<int>(variants[i].size()), variants[i].data(), v.agree, go.size(), scs.size(),
+        v.inconclusive);
+    total += v.disagree;
   }
   std::fflush(stdout);
   const int rc = total == 0 ? 0 : 1;
@@ -585,4 +644,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace pollstorm
 
-int main(int argc, char** argv) { return pollstorm::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return pollstorm::Main(argc, argv);
+}

@@ -36,6 +36,7 @@ type step struct {
 	dlMs   int
 	after  int // -1: no split
 	before int
+	by     int // -1: no guard; else the step must return before by ms (a precondition)
 }
 
 type scenario struct {
@@ -50,16 +51,19 @@ func usage(msg string) {
 }
 
 func parseSplit(tok string, s *step) bool {
-	for _, k := range []string{"after=", "before="} {
+	for _, k := range []string{"after=", "before=", "by="} {
 		if strings.HasPrefix(tok, k) {
 			v, err := strconv.Atoi(tok[len(k):])
 			if err != nil || v < 0 {
 				return false
 			}
-			if k == "after=" {
+			switch k {
+			case "after=":
 				s.after = v
-			} else {
+			case "before=":
 				s.before = v
+			default:
+				s.by = v
 			}
 			return true
 		}
@@ -185,7 +189,7 @@ func parse(path string) []scenario {
 		if cur == nil {
 			bad(line, "step outside a scenario")
 		}
-		s := step{after: -1, before: -1}
+		s := step{after: -1, before: -1, by: -1}
 		for len(f) > 0 && parseSplit(f[len(f)-1], &s) {
 			f = f[:len(f)-1]
 		}
@@ -217,7 +221,7 @@ func parse(path string) []scenario {
 				bad(line, msg)
 			}
 		}
-		if (s.after >= 0 || s.before >= 0) && (s.bg != "" || s.op == "sleep" || s.op == "fill") {
+		if (s.after >= 0 || s.before >= 0 || s.by >= 0) && (s.bg != "" || s.op == "sleep" || s.op == "fill") {
 			bad(line, "timing splits go on an op or a join")
 		}
 		cur.steps = append(cur.steps, s)
@@ -342,16 +346,28 @@ func do(s *step, r, w *os.File) string {
 	return ""
 }
 
-func timing(s *step, t time.Duration) string {
+// timing gives the step's timing classes: after= and by= on the scenario's
+// clock (a deadline's earliest firing, a precondition), before= on the op's
+// own (it returned promptly; load before it started does not count).
+func timing(s *step, t, took time.Duration) string {
 	out := ""
-	for _, sp := range []int{s.after, s.before} {
-		if sp < 0 {
-			continue
-		}
-		if t >= time.Duration(sp)*time.Millisecond {
-			out += " t>=" + strconv.Itoa(sp)
+	if s.by >= 0 && t >= time.Duration(s.by)*time.Millisecond {
+		// The scenario's precondition failed: the machine was too slow for
+		// it (the comparison calls the scenario inconclusive).
+		out += " late(by=" + strconv.Itoa(s.by) + ")"
+	}
+	if s.after >= 0 {
+		if t >= time.Duration(s.after)*time.Millisecond {
+			out += " t>=" + strconv.Itoa(s.after)
 		} else {
-			out += " t<" + strconv.Itoa(sp)
+			out += " t<" + strconv.Itoa(s.after)
+		}
+	}
+	if s.before >= 0 {
+		if took < time.Duration(s.before)*time.Millisecond {
+			out += " took<" + strconv.Itoa(s.before)
+		} else {
+			out += " took>=" + strconv.Itoa(s.before)
 		}
 	}
 	return out
@@ -364,6 +380,7 @@ const joinLimit = 8 * time.Second
 type result struct {
 	outcome string
 	at      time.Duration // when the op returned, since the scenario began
+	took    time.Duration // how long the op ran
 }
 
 // launch runs an op on its own goroutine (foreground ops too), so an op that
@@ -371,8 +388,9 @@ type result struct {
 func launch(s *step, r, w *os.File, t0 time.Time) chan result {
 	ch := make(chan result, 1)
 	go func() {
+		start := time.Now()
 		o := do(s, r, w)
-		ch <- result{o, time.Since(t0)}
+		ch <- result{o, time.Since(t0), time.Since(start)}
 	}()
 	return ch
 }
@@ -421,7 +439,7 @@ func run(sc *scenario) []string {
 			select {
 			case res := <-ch:
 				if res.outcome != "" {
-					lines = append(lines, what+res.outcome+timing(s, res.at))
+					lines = append(lines, what+res.outcome+timing(s, res.at, res.took))
 				}
 			case <-time.After(joinLimit):
 				// The rest of the scenario would queue behind the stuck

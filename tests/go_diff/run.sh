@@ -10,7 +10,7 @@
 #   run.sh negative SCENARIOS WORKDIR -- DRIVER...
 #       the negative control: the comparator must report a deliberately wrong
 #       expected trace (one outcome, one timing class, one missing and one
-#       extra step), for every variant. Needs no Go.
+#       extra step, one precondition marked late), for every variant. Needs no Go.
 #
 # Exit: 0 pass, 1 disagreement or a control that was not caught, 2 usage,
 # 3 internal error, 77 skipped.
@@ -46,42 +46,82 @@ case "$mode" in
 esac
 
 # The reference is the port's own trace (default variant), so the control
-# runs without Go; each wrong copy differs from it in exactly one step.
+# runs without Go. One wrong copy of it carries five planted changes, each in
+# its own scenario: one outcome, one timing class, one traced step deleted,
+# one foreign step added, and one step marked late (its by= precondition
+# missed). The comparison must exit 1, name each of the first four steps once
+# per variant, and call the late scenario inconclusive on every variant
+# without judging it.
 "${driver[@]}" --scenarios "$scenarios" --emit "$work/ref.trace" || { echo "go_diff: --emit failed" >&2; exit 3; }
 nvar=$("${driver[@]}" --list-variants | wc -l)
 [ "$nvar" -ge 1 ] || { echo "go_diff: --list-variants listed nothing" >&2; exit 3; }
-failed=0
+wrong="$work/wrong.trace"
+cp "$work/ref.trace" "$wrong"
+used=" "
 
-# control NAME KEY FILE: comparing against FILE must exit 1 and name KEY once
-# per variant.
-control() {
-  local name=$1 key=$2 file=$3 rc n
-  [ -n "$key" ] || { echo "go_diff: control '$name': no step to change in the reference" >&2; exit 3; }
-  cmp -s "$file" "$work/ref.trace" && { echo "go_diff: control '$name' changed nothing" >&2; exit 3; }
-  "${driver[@]}" --scenarios "$scenarios" --go-trace "$file" >"$work/$name.out" 2>&1
-  rc=$?
-  n=$(grep -c "^DISAGREE [^ ]* ${key}[ :]" "$work/$name.out")
-  if [ "$rc" -eq 1 ] && [ "$n" -eq "$nvar" ]; then
-    echo "control $name: caught on all $nvar variants ($key)"
-  else
-    echo "control $name NOT caught: exit $rc, $n of $nvar variants name $key; output:"
-    cat "$work/$name.out"
-    failed=1
-  fi
+# pick NAME PATTERN: the first step of the reference matching PATTERN in a
+# scenario no other change uses (the caller adds it to $used: this runs in a
+# subshell).
+pick() {
+  local k
+  for k in $(grep -v '^#' "$work/ref.trace" | grep -e "$2" | cut -d' ' -f1); do
+    case "$used" in *" ${k%%#*} "*) continue ;; esac
+    echo "$k"
+    return
+  done
+  echo "go_diff: control $1: no step matches '$2' in a scenario of its own" >&2
+  exit 3
+}
+# edit KEY FROM TO: replace FROM by TO in KEY's line of the wrong copy only.
+edit() {
+  awk -v k="$1" -v from="$2" -v to="$3" \
+    '{ if ($1 == k) { i = index($0, from); if (i) $0 = substr($0, 1, i - 1) to substr($0, i + length(from)) } print }' \
+    "$wrong" >"$wrong.new" && mv "$wrong.new" "$wrong"
 }
 
-key_of() { grep -v '^#' "$work/ref.trace" | grep -m1 -e "$1" | cut -d' ' -f1; }
-# edit_one KEY FROM TO: the reference with FROM replaced by TO in KEY's line only
-edit_one() { awk -v k="$1" -v from="$2" -v to="$3" \
-  '{ if ($1 == k) { i = index($0, from); if (i) $0 = substr($0, 1, i - 1) to substr($0, i + length(from)) } print }' \
-  "$work/ref.trace"; }
+# The late change goes on the last by= step of the table ("<scenario>#<step>").
+late=$(awk '{ sub(/#.*/, "") } NF == 0 { next } $1 == "scenario" { sc = $2; i = 0; next }
+            $1 == "end" { next } { i++ } /(^|[ \t])by=[0-9]+/ { k = sc "#" i } END { print k }' "$scenarios")
+[ -n "$late" ] || { echo "go_diff: control late: no by= step in $scenarios" >&2; exit 3; }
+used=" ${late%%#*} "
+edit "$late" '=> ok' '=> ok late(by=1)'
+k_outcome=$(pick outcome '=> timeout n=0') || exit 3
+used="$used${k_outcome%%#*} "
+edit "$k_outcome" '=> timeout n=0' '=> ok n=1'
+k_timing=$(pick timing ' t>=') || exit 3
+used="$used${k_timing%%#*} "
+edit "$k_timing" ' t>=' ' t<'
+k_missing=$(pick missing ' join ') || exit 3
+used="$used${k_missing%%#*} "
+awk -v k="$k_missing" '$1 != k' "$wrong" >"$wrong.new" && mv "$wrong.new" "$wrong"
+k_extra=$(pick extra ' => ') || exit 3
+k_extra="${k_extra%%#*}#99"
+echo "$k_extra read r 1 => ok n=1" >>"$wrong"
 
-k=$(key_of '=> timeout n=0'); edit_one "$k" '=> timeout n=0' '=> ok n=1' >"$work/outcome.trace"
-control outcome "$k" "$work/outcome.trace"
-k=$(key_of ' t>='); edit_one "$k" ' t>=' ' t<' >"$work/timing.trace"
-control timing "$k" "$work/timing.trace"
-k=$(key_of ' join '); awk -v k="$k" '$1 != k' "$work/ref.trace" >"$work/missing.trace"
-control missing "$k" "$work/missing.trace"
-k="${k%%#*}#99"; { cat "$work/ref.trace"; echo "$k read r 1 => ok n=1"; } >"$work/extra.trace"
-control extra "$k" "$work/extra.trace"
+"${driver[@]}" --scenarios "$scenarios" --go-trace "$wrong" >"$work/wrong.out" 2>&1
+rc=$?
+failed=0
+[ "$rc" -eq 1 ] || { echo "control: the comparison exited $rc, not 1"; failed=1; }
+for c in outcome timing missing extra; do
+  eval "k=\$k_$c"
+  n=$(grep -c "^DISAGREE [^ ]* ${k}[ :]" "$work/wrong.out")
+  if [ "$n" -eq "$nvar" ]; then
+    echo "control $c: caught on all $nvar variants ($k)"
+  else
+    echo "control $c NOT caught: $n of $nvar variants name $k"
+    failed=1
+  fi
+done
+sc=${late%%#*}
+n=$(grep -c "^INCONCLUSIVE [^ ]* $sc: " "$work/wrong.out")
+if [ "$n" -eq "$nvar" ] && ! grep -q "^DISAGREE [^ ]* $sc#" "$work/wrong.out"; then
+  echo "control late: $sc inconclusive on all $nvar variants, not judged ($late)"
+else
+  echo "control late NOT handled: $n of $nvar variants call $sc inconclusive"
+  failed=1
+fi
+if [ "$failed" -ne 0 ]; then
+  echo "the comparison's output:"
+  cat "$work/wrong.out"
+fi
 exit $failed
