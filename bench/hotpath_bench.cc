@@ -140,7 +140,8 @@ BENCHMARK(BM_Baseline_TimerfdRearm)->TIMES;
 #define VARIANTS(B)           \
   BENCHMARK(B<Fixed>)->TIMES; \
   BENCHMARK(B<Seed>)->TIMES;  \
-  BENCHMARK(B<Legacy>)->TIMES
+  BENCHMARK(B<Legacy>)->TIMES; \
+  BENCHMARK(B<Tip>)->TIMES
 VARIANTS(BM_Reset);
 VARIANTS(BM_ConsumeReady);
 VARIANTS(BM_ReadyCoalesced);

@@ -213,10 +213,12 @@ BENCHMARK(BM_FutexPingPong)->PLACEMENTS;
 BENCHMARK(BM_PollDescPingPong<Fixed>)->PLACEMENTS;
 BENCHMARK(BM_PollDescPingPong<Seed>)->PLACEMENTS;
 BENCHMARK(BM_PollDescPingPong<Legacy>)->PLACEMENTS;
+BENCHMARK(BM_PollDescPingPong<Tip>)->PLACEMENTS;
 BENCHMARK(BM_AtomicWaitPingPong)->PLACEMENTS;
 BENCHMARK(BM_CondVarPingPong)->PLACEMENTS;
 BENCHMARK(BM_EventfdEpollPingPong)->PLACEMENTS;
 BENCHMARK(BM_PipePingPong<Fixed>)->PLACEMENTS;
+BENCHMARK(BM_PipePingPong<Tip>)->PLACEMENTS;
 
 }  // namespace
 }  // namespace pollstorm

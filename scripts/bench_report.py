@@ -250,6 +250,17 @@ def derived_specs(runs):
                 out.append(dict(spec(AUDIT, f"{name} / {older.lower()}", name, other, metric),
                                 older=older.lower(), kind=audit_kind(name)))
 
+    # Go's current code against the audit: tip / fixed on every benchmark
+    # both ran (the packed info word and fdseq against separate atomics).
+    g_tip = "Tip against fixed (tip / fixed; lower is better)"
+    for name in sorted(runs, key=natural):
+        if "<Fixed>" not in name:
+            continue
+        other = name.replace("<Fixed>", "<Tip>")
+        if other in runs:
+            metric = "ns_per_item" if median(runs, name, "ns_per_item") is not None else "real_time"
+            out.append(spec(g_tip, f"{other} / fixed", other, name, metric))
+
     g = "Scaling (ns per item; ratio to the smallest size; unpinned)"
     for name in sorted(runs, key=natural):
         m = re.match(r"^(BM_(?:ReadyStorm|FanOutPingPong)<Fixed>)/(waiters|partners):(\d+)/(.*)$",
