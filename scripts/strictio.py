@@ -68,19 +68,20 @@ def _kind(mode):
     return "not a regular file"
 
 
-def read_bytes(path, what="input", max_bytes=256 << 20):
-    """The contents of a regular file, or exit 2 naming it. Opened with
+def _read(path, what, max_bytes):
+    """The contents of a regular file; raises BadInput naming it. Opened with
     O_NONBLOCK and checked with fstat before any read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError as e:
-        fail(f"cannot read {what} '{shown(path)}': {e.strerror}")
+        raise BadInput(f"cannot read {what} '{shown(path)}': {e.strerror}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            fail(f"{what} '{shown(path)}' is {_kind(st.st_mode)}, not a regular file")
+            raise BadInput(f"{what} '{shown(path)}' is {_kind(st.st_mode)}, not a regular file")
         if st.st_size > max_bytes:
-            fail(f"{what} '{shown(path)}' is too large ({st.st_size} bytes; at most {max_bytes})")
+            raise BadInput(f"{what} '{shown(path)}' is too large ({st.st_size} bytes; "
+                           f"at most {max_bytes})")
         chunks = []
         while True:
             b = os.read(fd, 1 << 20)
@@ -89,9 +90,38 @@ def read_bytes(path, what="input", max_bytes=256 << 20):
             chunks.append(b)
         return b"".join(chunks)
     except OSError as e:
-        fail(f"cannot read {what} '{shown(path)}': {e.strerror}")
+        raise BadInput(f"cannot read {what} '{shown(path)}': {e.strerror}") from None
     finally:
         os.close(fd)
+
+
+def _json(path, what, max_bytes):
+    data = _read(path, what, max_bytes)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise BadInput(f"{what} '{shown(path)}' is not UTF-8 text (byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{what} '{shown(path)}' is not JSON ({e.msg}, line {e.lineno})") from None
+    except RecursionError:
+        raise BadInput(f"{what} '{shown(path)}' is nested too deeply") from None
+
+
+def try_load_json(path, what="JSON input", max_bytes=256 << 20):
+    """(parsed JSON, None), or (None, the reason) for an input that may be
+    missing or damaged without stopping the tool (a previous run's summary)."""
+    try:
+        return _json(path, what, max_bytes), None
+    except BadInput as e:
+        return None, str(e)
+
+
+def read_bytes(path, what="input", max_bytes=256 << 20):
+    """The contents of a regular file, or exit 2 naming it."""
+    try:
+        return _read(path, what, max_bytes)
+    except BadInput as e:
+        fail(str(e))
 
 
 def read_text(path, what="input", max_bytes=256 << 20):
@@ -105,13 +135,10 @@ def read_text(path, what="input", max_bytes=256 << 20):
 def load_json(path, what="JSON input", max_bytes=256 << 20):
     """Parsed JSON of a regular file, or exit 2 naming it (not text, not
     JSON, nested too deeply)."""
-    text = read_text(path, what, max_bytes)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        fail(f"{what} '{shown(path)}' is not JSON ({e.msg}, line {e.lineno})")
-    except RecursionError:
-        fail(f"{what} '{shown(path)}' is nested too deeply")
+        return _json(path, what, max_bytes)
+    except BadInput as e:
+        fail(str(e))
 
 
 def check_output(what, path, directory=False):
