@@ -443,7 +443,6 @@ def main(argv):
         print(__doc__)
         return 0
     if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
         strictio.fail("expected one argument, RUN_DIR" if len(argv) < 2
                       else f"unexpected argument '{shown(argv[2])}'")
     return render(argv[1])
