@@ -144,6 +144,9 @@ Cli Parse(int argc, char** argv) {
   if (c.cmd == "run" && (!c.out.empty() || c.force)) {
     Usage(std::string(c.out.empty() ? "--force" : "--out") + " is for minimize; run writes nothing");
   }
+  if (c.sequential && (c.cmd != "run" || !c.cfg.replay.empty())) {
+    Usage("--sequential runs one execution of 'run': it takes no --replay and no minimize");
+  }
   if (c.cmd == "minimize") {
     if (c.out.empty()) c.out = c.file + ".min";
     if (std::string e = cli::CheckOutput("--out", c.out); !e.empty()) Usage(e);
@@ -153,9 +156,6 @@ Cli Parse(int argc, char** argv) {
     if (!c.force && cli::Exists(c.out)) {
       Usage("'" + cli::Shown(c.out) + "' exists (--force replaces it, or choose --out)");
     }
-  }
-  if (c.sequential && (c.cmd != "run" || !c.cfg.replay.empty())) {
-    Usage("--sequential runs one execution of 'run': it takes no --replay and no minimize");
   }
   c.cfg.label = c.variant;
   return c;

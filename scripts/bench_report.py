@@ -430,9 +430,11 @@ def compare(old_path, new_path, threshold, alpha):
 
 
 def main(argv):
-    if len(argv) < 2 or argv[1] in ("-h", "--help", "help"):
+    if len(argv) < 2:
+        fail("expected a command: ratios or compare (see --help)")
+    if argv[1] in ("-h", "--help", "help"):
         print(__doc__)
-        return 0 if len(argv) >= 2 else 2
+        return 0
     cmd = argv[1]
     if cmd == "ratios":
         args = argv[2:]

@@ -7,6 +7,7 @@ are refused without blocking (a FIFO with no writer would hang a plain
 open()); outputs go through a temporary file renamed into place.
 """
 import json
+import math
 import os
 import re
 import stat
@@ -29,7 +30,7 @@ def fail(msg):
     sys.exit(2)
 
 
-def shown(s, limit=60):
+def shown(s, limit=160):
     """A user's token for a message: at most `limit` characters, control and
     non-ASCII characters escaped, so a huge or binary token stays one line."""
     s = str(s)
@@ -49,12 +50,14 @@ def parse_int(flag, text, lo, hi):
     return int(text)
 
 
-_FLOAT = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?")
+_FLOAT = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,3})?")
 
 
 def parse_float(flag, text, lo, hi, what=None):
-    """A plain decimal number (no sign, exponent, nan or inf) in [lo, hi]."""
-    if not isinstance(text, str) or not _FLOAT.fullmatch(text) or not lo <= float(text) <= hi:
+    """A finite decimal number in [lo, hi] written in ASCII: no sign, no
+    nan or inf, and no exponent that overflows (1e999 is inf)."""
+    if (not isinstance(text, str) or not _FLOAT.fullmatch(text)
+            or not math.isfinite(float(text)) or not lo <= float(text) <= hi):
         fail(f"{flag} takes {what or f'a number in {lo}..{hi}'}, not '{shown(text)}'")
     return float(text)
 

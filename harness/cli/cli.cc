@@ -46,7 +46,7 @@ std::optional<uint64_t> ParseUint(std::string_view s, uint64_t lo, uint64_t hi) 
 }
 
 std::string Shown(std::string_view s) {
-  constexpr size_t kMax = 60;
+  constexpr size_t kMax = 160;
   std::string o;
   for (size_t i = 0; i < s.size() && i < kMax; i++) {
     const unsigned char c = static_cast<unsigned char>(s[i]);

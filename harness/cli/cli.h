@@ -26,7 +26,7 @@ namespace pollstorm::cli {
 // point: "4294967297" must not become 1 in an int).
 std::optional<uint64_t> ParseUint(std::string_view s, uint64_t lo, uint64_t hi);
 
-// cli::Shown(s): s for an error message: at most 60 bytes (then "..."),
+// cli::Shown(s): s for an error message: at most 160 bytes (then "..."),
 // bytes outside printable ASCII as \xNN, so a 5 MB token or a binary one
 // stays one short line.
 std::string Shown(std::string_view s);
