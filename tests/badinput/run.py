@@ -426,7 +426,7 @@ def main(argv):
             import random_inputs  # noqa: E402  (tests/badinput/random_inputs.py)
             failed, n, per = random_inputs.run_all(tl, d, base_env(), nrandom, seed, run_tool,
                                                    snapshot, changes, BAD_STDERR)
-            summary_line = ", ".join(f"{k} {v}" for k, v in per.items())
+            summary_line = ", ".join(f"{k} exit {v}" for k, v in per.items())
             print(f"random inputs: {n} runs ({summary_line}), {failed} failed, "
                   f"{time.monotonic() - t0:.1f} s")
             return 1 if failed else 0
