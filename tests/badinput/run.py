@@ -98,6 +98,8 @@ FILES = {
     "adv5ms.txt": "thread 0\n  advance 5ms\n",
     "adv1ns.txt": "thread 0\n  advance 1ns\n",
     "sched25.txt": "thread 0\n" + "  ready d0 r\n" * 25,
+    "big300k.txt": "".join(f"thread {t}\n" + "  ready d0 r\n  reset d0 r\n  advance 10us\n" * 33334
+                           for t in range(3)),
     "max.txt": ("thread 0\nthread 1\n  advance 9223372036854775807ns\n  deadline d2 w 50us\n"
                 "thread 2\n  ready d1 r\n  reset d2 w\n"),
     "existing.min": PRECIOUS,
@@ -377,7 +379,15 @@ def run_case(c, tl, d, env0):
         if rc != c["rc"]:
             problems.append(f"exit {rc}, expected {c['rc']}")
         want = c["expect"].replace("{D}", d)
-        if want.startswith("stdout:"):
+        if want.startswith("writes:"):  # writes:NAME:TEXT, NAME is the one output allowed
+            name, text = want[7:].split(":", 1)
+            try:
+                with open(os.path.join(d, name), encoding="utf-8", errors="replace") as f:
+                    if text not in f.read():
+                        problems.append(f"{name} lacks '{text}'")
+            except OSError:
+                problems.append(f"{name} was not written")
+        elif want.startswith("stdout:"):
             if want[7:] not in out:
                 problems.append(f"stdout lacks '{want[7:]}'")
         elif want and want not in err:
@@ -387,7 +397,8 @@ def run_case(c, tl, d, env0):
         if rc == 2 and len([ln for ln in err.splitlines() if ln.strip()]) > 2:
             problems.append("more than one message line on stderr for a usage error")
     after = snapshot(d)
-    problems += changes(before, after)
+    allowed = c["expect"][7:].split(":", 1)[0] if c["expect"].startswith("writes:") else None
+    problems += [ch for ch in changes(before, after) if ch.split(" ", 1)[1] != allowed]
     return problems, rc, err, secs
 
 
@@ -442,10 +453,11 @@ def main(argv):
         failed = 0
         for c in cases:
             problems, rc, err, secs = run_case(c, tl, d, env)
-            if problems:
-                failed += 1
-                print(f"FAIL {c['where']} {c['tool']} {c['args'][:120]}\n  "
-                      + "\n  ".join(problems) + f"\n  stderr: {err.strip()[:300]}")
+            if problems or c["expect"].startswith("writes:"):
+                failed += 1 if problems else 0
+                if problems:
+                    print(f"FAIL {c['where']} {c['tool']} {c['args'][:120]}\n  "
+                          + "\n  ".join(problems) + f"\n  stderr: {err.strip()[:300]}")
                 # A case that changed the fixture must not spoil the next ones.
                 shutil.rmtree(d)
                 os.mkdir(d)
