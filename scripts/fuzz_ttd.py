@@ -41,8 +41,9 @@ def main(argv):
             strictio.fail(f"{a} needs a value")
         v = argv[i + 1]
         if a == "--variant":
-            if v not in ("legacy", "seed", "fixed"):
-                strictio.fail(f"unknown variant '{shown(v)}' (legacy, seed, fixed)")
+            known = ("legacy", "seed", "fixed")  # the variants fuzz_ttd always took
+            if v not in known:
+                strictio.fail(f"unknown variant '{shown(v)}' (known: {', '.join(known)})")
             variant = v
         elif a == "--runs":  # ASCII digits: str.isdigit() took '²'
             runs = strictio.parse_int(a, v, 1, 1000)

@@ -19,10 +19,10 @@ The random mode feeds random bytes and random JSON to every file input
 matrices) and asserts the documented exit codes, never 3, a signal or a
 traceback. Exit: 0 all passed, 1 a case failed, 2 usage.
 """
+import argparse
 import hashlib
 import json
 import os
-import random
 import re
 import shlex
 import shutil
@@ -403,29 +403,14 @@ def run_case(c, tl, d, env0):
 
 
 def main(argv):
-    bin_dir, tool, table, nrandom, seed = None, None, os.path.join(HERE, "cases.txt"), 0, 1
-    i = 1
-    while i < len(argv):
-        a = argv[i]
-        if a in ("-h", "--help"):
-            print(__doc__)
-            return 0
-        if i + 1 >= len(argv) or a not in ("--bin", "--tool", "--table", "--random", "--seed"):
-            die(f"bad argument '{a}'")
-        v = argv[i + 1]
-        if a == "--bin":
-            bin_dir = os.path.abspath(v)
-        elif a == "--tool":
-            tool = v
-        elif a == "--table":
-            table = v
-        elif a == "--random":
-            nrandom = int(v)
-        else:
-            seed = int(v)
-        i += 2
-    if not bin_dir:
-        die("--bin DIR (the build folder) is required")
+    ap = argparse.ArgumentParser(description="the bad-input suite (issue 15)")
+    ap.add_argument("--bin", required=True, help="the build folder")
+    ap.add_argument("--tool", help="only this tool's cases")
+    ap.add_argument("--table", default=os.path.join(HERE, "cases.txt"))
+    ap.add_argument("--random", type=int, default=0, help="random inputs per file input")
+    ap.add_argument("--seed", type=int, default=1)
+    ns = ap.parse_args(argv[1:])
+    bin_dir, tool, table, nrandom, seed = os.path.abspath(ns.bin), ns.tool, ns.table, ns.random, ns.seed
     tl = tools(bin_dir)
     for t in ("sim", "ops", "storm", "canary"):
         if not os.access(tl[t][0], os.X_OK):
