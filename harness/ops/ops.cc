@@ -210,7 +210,7 @@ std::optional<Program> ParseProgram(std::string_view text, ParseError* err) {
         auto [ptr, ec] = std::from_chars(w[1].data(), w[1].data() + w[1].size(), t);
         if (ec != std::errc() || ptr != w[1].data() + w[1].size()) t = -1;
       }
-      if (t == kMaxThreads && p.threads.size() == kMaxThreads) {
+      if (t == kMaxThreads && p.threads.size() == static_cast<size_t>(kMaxThreads)) {
         *err = {lineno, "too many threads: at most " + std::to_string(kMaxThreads) +
                             " (thread 0 .. thread " + std::to_string(kMaxThreads - 1) + ")"};
         return std::nullopt;
