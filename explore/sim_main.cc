@@ -172,8 +172,14 @@ ops::Program Load(Cli& c) {
   if (!p) Usage(cli::Shown(c.file) + ": " + err.ToString());
   if (std::string e = simrun::CheckProgram(*p); !e.empty()) Usage(cli::Shown(c.file) + ": " + e);
   c.cfg.max_steps = c.max_steps != 0 ? c.max_steps : simrun::DefaultMaxSteps(*p);
-  // A bad POLLSTORM_SIM_* value is a usage error before any work.
-  (void)c.cfg.WithEnv();
+  // A bad POLLSTORM_SIM_* value is a usage error before any work, and so is
+  // a schedule given through POLLSTORM_SIM_REPLAY that does not parse.
+  const sim::RunConfig eff = c.cfg.WithEnv();
+  std::string why;
+  if (eff.chooser == sim::ChooserKind::kReplay && !sim::Schedule::FromHex(eff.replay, &why)) {
+    Usage("the schedule to replay ('" + cli::Shown(eff.replay) + "', --replay or " +
+          "POLLSTORM_SIM_REPLAY): " + why);
+  }
   return *p;
 }
 
