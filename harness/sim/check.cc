@@ -94,7 +94,7 @@ std::string Finding::ToString() const {
 namespace {
 
 [[noreturn]] void BadEnv(const char* var, const char* value) {
-  std::fprintf(stderr, "sim: bad value for %s: '%s'\n", var, value);
+  std::fprintf(stderr, "sim: bad value for %s: '%.160s'\n", var, value);  // a huge value stays one line
   std::exit(2);
 }
 
@@ -111,7 +111,7 @@ void EnvU64(const char* var, uint64_t* out, uint64_t lo = 0, uint64_t hi = UINT6
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), x, hex ? 16 : 10);
   if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size() ||
       digits[0] == '+' || digits[0] == '-' || x < lo || x > hi) {
-    std::fprintf(stderr, "sim: bad value for %s: '%.60s' (expected a whole number in %llu..%llu)\n",
+    std::fprintf(stderr, "sim: bad value for %s: '%.160s' (expected a whole number in %llu..%llu)\n",
                  var, v, static_cast<unsigned long long>(lo), static_cast<unsigned long long>(hi));
     std::exit(2);
   }
