@@ -278,6 +278,13 @@ int Minimize(Cli& c) {
     std::printf("clean: nothing to minimise\n");
     return 0;
   }
+  if (f->kind == sim::FindingKind::kReplayMismatch) {
+    // The schedule does not fit this program: no bug to keep while ops go
+    // (every smaller program "keeps" the mismatch). Report it, write nothing.
+    std::printf("%s  nothing minimised: the schedule does not replay on %s\n",
+                f->ToString().c_str(), cli::ShellQuote(c.file).c_str());
+    return 1;
+  }
   const std::string shape = Shape(*f);
   bool progress = true;
   while (progress) {
