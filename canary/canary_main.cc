@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness/canary/canary.h"
+#include "harness/cli/cli.h"
 
 namespace {
 
@@ -45,8 +46,9 @@ seen, unless --strict); 1 --strict and a forbidden outcome outside
 }
 
 bool ParseU64(const std::string& s, uint64_t* out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
+  const std::optional<uint64_t> v = pollstorm::cli::ParseUint(s, 0, UINT64_MAX);
+  if (v) *out = *v;
+  return v.has_value();
 }
 
 std::vector<std::string> ParseTestList(const std::string& opt, const std::string& list) {
@@ -58,7 +60,7 @@ std::vector<std::string> ParseTestList(const std::string& opt, const std::string
     bool known = false;
     for (const auto& t : pollstorm::canary::TestNames()) known |= t == name;
     if (!known) {
-      Usage("unknown test '" + name + "' in " + opt +
+      Usage("unknown test '" + pollstorm::cli::Shown(name) + "' in " + opt +
             " (known: SB, MP, LB, 2+2W, SB+sc, SB+fence, SB+xchg, PatternB)");
     }
     out.push_back(name);
@@ -87,12 +89,12 @@ int main(int argc, char** argv) {
     } else if (a == "--instances") {
       const std::string v = value();
       if (!ParseU64(v, &opt.instances) || opt.instances == 0 || opt.instances > 10000000000ull) {
-        Usage("--instances takes 1..1e10, not '" + v + "'");
+        Usage("--instances takes 1..1e10, not '" + pollstorm::cli::Shown(v) + "'");
       }
     } else if (a == "--batch") {
       const std::string v = value();
       if (!ParseU64(v, &opt.batch) || opt.batch == 0 || opt.batch > 100000000) {
-        Usage("--batch takes 1..1e8, not '" + v + "'");
+        Usage("--batch takes 1..1e8, not '" + pollstorm::cli::Shown(v) + "'");
       }
     } else if (a == "--tests") {
       opt.tests = ParseTestList(a, value());
@@ -104,10 +106,10 @@ int main(int argc, char** argv) {
       strict = true;
     } else if (a == "--json") {
       json_path = value();
-      std::ofstream probe(json_path, std::ios::app);
-      if (!probe) Usage("cannot write --json '" + json_path + "'");
+      // Checked, not created: a later bad option leaves no empty file.
+      if (std::string e = pollstorm::cli::CheckOutput("--json", json_path); !e.empty()) Usage(e);
     } else {
-      Usage("unknown option '" + a + "'");
+      Usage("unknown option '" + pollstorm::cli::Shown(a) + "'");
     }
   }
 
@@ -121,11 +123,9 @@ int main(int argc, char** argv) {
   std::fputs(FormatTable(platform, results).c_str(), stdout);
   std::fflush(stdout);
   if (!json_path.empty()) {
-    std::ofstream o(json_path, std::ios::trunc);
-    o << FormatJson(platform, opt, results);
-    if (!o) {
-      std::fprintf(stderr, "pollstorm-canary: internal error: cannot write '%s'\n",
-                   json_path.c_str());
+    if (std::string e = pollstorm::cli::WriteOutput(json_path, FormatJson(platform, opt, results));
+        !e.empty()) {
+      std::fprintf(stderr, "pollstorm-canary: internal error: %s\n", e.c_str());
       return 3;
     }
   }

@@ -18,9 +18,11 @@
 #include <sstream>
 #include <string>
 
+#include "harness/cli/cli.h"
 #include "harness/ops/ops.h"
 #include "harness/sim/choose/pct.h"
 #include "harness/simrun/minimize.h"
+#include "harness/sim/schedule.h"
 #include "harness/simrun/program_runner.h"
 #include "harness/ops/generate.h"
 #include "harness/simrun/sequential.h"
@@ -49,8 +51,13 @@ may read older stores as the C++11 model allows (weak memory).
                      the model after each (one execution; replays a fuzz_ops crash)
                      (a lost wakeup, a deadlock); races are noted on it
   --trace            print the last operations with a finding
-  --out PATH         minimize: write the minimised program here;
-                     explore: the folder for findings (default: a new one in $TMPDIR)
+  --max-steps N      scheduling points per execution before a step-bound
+                     finding (default: 100 per op of the program, at least 100000)
+  --out PATH         minimize: write the minimised program here (default
+                     PROGRAM.txt.min); never the program itself
+  --force            minimize: replace an existing output file
+                     explore: --out is the folder for findings (default: a new
+                     one in $TMPDIR)
 
 explore: generated programs (swarm testing: each draws its own subset of op
 kinds and weights, 2-4 threads, 1-4 descriptors), each explored for
@@ -75,7 +82,8 @@ Exit status: 0 clean, 1 finding, 2 bad usage or input, 3 internal error.
 
 struct Cli {
   std::string cmd, file, variant = "fixed", out;
-  bool sequential = false;
+  bool sequential = false, force = false;
+  uint64_t max_steps = 0;  // 0: scaled with the program (simrun::DefaultMaxSteps)
   // explore
   double time_s = 60;
   std::string mode = "weak";
@@ -85,13 +93,14 @@ struct Cli {
   sim::RunConfig cfg;
 };
 
-uint64_t Num(const std::string& flag, const std::string& v) {
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size()) {
-    Usage(flag + " takes a whole number, not '" + v + "'");
+uint64_t Num(const std::string& flag, const std::string& v, uint64_t lo = 0,
+            uint64_t hi = UINT64_MAX) {
+  const std::optional<uint64_t> n = cli::ParseUint(v, lo, hi);
+  if (!n) {
+    Usage(flag + " takes a whole number in " + std::to_string(lo) + ".." + std::to_string(hi) +
+          ", not '" + cli::Shown(v) + "'");
   }
-  return n;
+  return *n;
 }
 
 Cli Parse(int argc, char** argv) {
@@ -110,25 +119,29 @@ Cli Parse(int argc, char** argv) {
       c.variant = val();
       bool ok = false;
       for (auto v : kVariantNames) ok |= v == c.variant;
-      if (!ok) Usage("unknown variant '" + c.variant + "' (known: " + std::string(kVariantList) + ")");
+      if (!ok) Usage("unknown variant '" + cli::Shown(c.variant) + "' (known: " + std::string(kVariantList) + ")");
     } else if (a == "--chooser") {
       const std::string v = val();
       if (v == "random") c.cfg.chooser = sim::ChooserKind::kRandom;
       else if (v == "pct") c.cfg.chooser = sim::ChooserKind::kPct;
-      else Usage("unknown chooser '" + v + "' (random, pct)");
+      else Usage("unknown chooser '" + cli::Shown(v) + "' (random, pct)");
     } else if (a == "--seed") {
       c.cfg.seed = Num(a, val());
     } else if (a == "--iterations") {
-      c.cfg.iterations = Num(a, val());
-      if (c.cfg.iterations == 0) Usage("--iterations must be positive");
+      c.cfg.iterations = Num(a, val(), 1);
     } else if (a == "--pct-depth") {
-      c.cfg.pct_depth = static_cast<int>(Num(a, val()));
-      if (c.cfg.pct_depth < 1 || c.cfg.pct_depth > 16) Usage("--pct-depth takes 1..16");
+      c.cfg.pct_depth = static_cast<int>(Num(a, val(), 1, 16));
     } else if (a == "--sc") {
       c.cfg.weak_memory = false;
     } else if (a == "--replay") {
       c.cfg.replay = val();
       c.cfg.chooser = sim::ChooserKind::kReplay;
+      // A schedule that does not parse is a bad input (exit 2), not a
+      // replay-mismatch finding (which minimize would then "preserve").
+      std::string why;
+      if (!sim::Schedule::FromHex(c.cfg.replay, &why)) {
+        Usage("--replay '" + cli::Shown(c.cfg.replay) + "': " + why);
+      }
     } else if (a == "--no-races") {
       c.cfg.races_are_findings = false;
     } else if (a == "--sequential") {
@@ -146,7 +159,7 @@ Cli Parse(int argc, char** argv) {
     } else if (a == "--mode") {
       c.mode = val();
       if (c.mode != "random" && c.mode != "pct" && c.mode != "weak") {
-        Usage("unknown mode '" + c.mode + "' (random, pct, weak)");
+        Usage("unknown mode '" + cli::Shown(c.mode) + "' (random, pct, weak)");
       }
     } else if (a == "--programs") {
       c.programs = Num(a, val());
@@ -157,46 +170,74 @@ Cli Parse(int argc, char** argv) {
     } else if (a == "--max-findings") {
       c.max_findings = Num(a, val());
       if (c.max_findings == 0) Usage("--max-findings must be positive");
+    } else if (a == "--force") {
+      c.force = true;
+    } else if (a == "--max-steps") {
+      c.max_steps = Num(a, val(), 1);
     } else if (!a.empty() && a[0] == '-') {
-      Usage("unknown option '" + a + "'");
+      Usage("unknown option '" + cli::Shown(a) + "'");
     } else if (c.cmd.empty()) {
       c.cmd = a;
     } else if (c.file.empty()) {
       c.file = a;
     } else {
-      Usage("unexpected argument '" + a + "'");
+      Usage("unexpected argument '" + cli::Shown(a) + "'");
     }
   }
+  if (c.cmd.empty()) Usage("expected a command: run, minimize or explore");
   if (c.cmd != "run" && c.cmd != "minimize" && c.cmd != "explore") {
-    Usage("expected a command: run, minimize or explore");
+    Usage("unknown command '" + cli::Shown(c.cmd) + "' (run, minimize, explore)");
   }
   if (c.cmd == "explore") {
-    if (!c.file.empty()) Usage("explore generates its programs: unexpected argument '" + c.file + "'");
+    if (!c.file.empty()) Usage("explore generates its programs: unexpected argument '" + cli::Shown(c.file) + "'");
     if (c.sequential || !c.cfg.replay.empty()) Usage("explore takes no --sequential and no --replay");
   } else if (c.file.empty()) {
     Usage("expected a program file");
   }
+  if (c.cmd == "run" && (!c.out.empty() || c.force)) {
+    Usage(std::string(c.out.empty() ? "--force" : "--out") + " is for minimize; run writes nothing");
+  }
   if (c.sequential && (c.cmd != "run" || !c.cfg.replay.empty())) {
     Usage("--sequential runs one execution of 'run': it takes no --replay and no minimize");
+  }
+  if (c.cmd == "minimize") {
+    if (c.out.empty()) c.out = c.file + ".min";
+    if (std::string e = cli::CheckOutput("--out", c.out); !e.empty()) Usage(e);
+    if (c.out == c.file || cli::SameFile(c.out, c.file)) {
+      Usage("--out '" + cli::Shown(c.out) + "' is the program itself");
+    }
+    if (!c.force && cli::Exists(c.out)) {
+      Usage("'" + cli::Shown(c.out) + "' exists (--force replaces it, or choose --out)");
+    }
   }
   c.cfg.label = c.variant;
   return c;
 }
 
-ops::Program Load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) Usage("cannot read program '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
+// Programs are text; 64 MiB holds millions of ops.
+constexpr size_t kMaxProgramBytes = 64u << 20;
+
+ops::Program Load(Cli& c) {
+  std::string text;
+  if (std::string e = cli::ReadInput(c.file, kMaxProgramBytes, &text); !e.empty()) Usage(e);
   ops::ParseError err;
-  auto p = ops::ParseProgram(ss.str(), &err);
-  if (!p) Usage(path + ": " + err.ToString());
-  if (std::string e = simrun::CheckProgram(*p); !e.empty()) Usage(path + ": " + e);
+  auto p = ops::ParseProgram(text, &err);
+  if (!p) Usage(cli::Shown(c.file) + ": " + err.ToString());
+  if (std::string e = simrun::CheckProgram(*p); !e.empty()) Usage(cli::Shown(c.file) + ": " + e);
+  c.cfg.max_steps = c.max_steps != 0 ? c.max_steps : simrun::DefaultMaxSteps(*p);
+  // A bad POLLSTORM_SIM_* value is a usage error before any work, and so is
+  // a schedule given through POLLSTORM_SIM_REPLAY that does not parse.
+  const sim::RunConfig eff = c.cfg.WithEnv();
+  std::string why;
+  if (eff.chooser == sim::ChooserKind::kReplay && !sim::Schedule::FromHex(eff.replay, &why)) {
+    Usage("the schedule to replay ('" + cli::Shown(eff.replay) + "', --replay or " +
+          "POLLSTORM_SIM_REPLAY): " + why);
+  }
   return *p;
 }
 
 std::string Repro(const Cli& c, const std::string& file, const sim::Finding& f) {
-  return "scripts/pollstorm sim run " + file + " --variant " + c.variant + " --replay " +
+  return "scripts/pollstorm sim run " + cli::ShellQuote(file) + " --variant " + c.variant + " --replay " +
          f.schedule_hex.substr(0, f.schedule_hex.find_first_of(" \n")) +
          (c.cfg.weak_memory ? "" : " --sc") + (c.cfg.races_are_findings ? "" : " --no-races") +
          " --trace";
@@ -211,10 +252,10 @@ std::string OneLine(std::string hex) {
   return o;
 }
 
-int Run(const Cli& c) {
-  const ops::Program p = Load(c.file);
+int Run(Cli& c) {
+  const ops::Program p = Load(c);
   if (c.sequential) {
-    auto f = simrun::RunSequential(p, c.variant, c.cfg.seed);
+    auto f = simrun::RunSequential(p, c.variant, c.cfg.seed, c.cfg.max_steps);
     if (!f) {
       std::printf("clean: sequential run agrees with the model (variant %s)\n",
                   c.variant.c_str());
@@ -223,7 +264,7 @@ int Run(const Cli& c) {
     std::printf("%s  program (%zu ops):\n%s", f->ToString().c_str(), p.NumOps(),
                 ops::FormatProgram(p).c_str());
     std::printf("  repro: scripts/pollstorm sim run %s --variant %s --sequential\n",
-                c.file.c_str(), c.variant.c_str());
+                cli::ShellQuote(c.file).c_str(), c.variant.c_str());
     std::fflush(stdout);
     return 1;
   }
@@ -234,18 +275,19 @@ int Run(const Cli& c) {
                 static_cast<unsigned long long>(st.executions),
                 static_cast<unsigned long long>(st.steps), c.variant.c_str(),
                 c.cfg.weak_memory ? "weak memory" : "sequential consistency");
-    if (c.cfg.chooser == sim::ChooserKind::kPct && st.executions > 0) {
+    const sim::RunConfig eff = c.cfg.WithEnv();  // what ran: the environment may override
+    if (eff.chooser == sim::ChooserKind::kPct && st.executions > 0) {
       // The guarantee PCT gives for this run: each execution finds a given
       // bug of depth d with probability at least 1/(n k^(d-1)), n threads
       // and k scheduling points measured here (thread choices only: the
       // weak-memory reads-from choices come on top, at random).
       const double bound = sim::PctChooser::ProbabilityBound(st.max_threads, st.max_steps,
-                                                            c.cfg.pct_depth);
+                                                            eff.pct_depth);
       std::printf("PCT depth %d: n = %u threads, k = %llu steps, bound 1/(n k^(d-1)) = %.3g per "
                   "execution; a depth-%d bug survives all %llu executions with probability "
                   "<= %.3g\n",
-                  c.cfg.pct_depth, st.max_threads, static_cast<unsigned long long>(st.max_steps),
-                  bound, c.cfg.pct_depth, static_cast<unsigned long long>(st.executions),
+                  eff.pct_depth, st.max_threads, static_cast<unsigned long long>(st.max_steps),
+                  bound, eff.pct_depth, static_cast<unsigned long long>(st.executions),
                   std::exp(static_cast<double>(st.executions) *
                            std::log1p(-std::min(bound, 1.0 - 1e-12))));
     }
@@ -261,20 +303,26 @@ int Run(const Cli& c) {
   return 1;
 }
 
-int Minimize(const Cli& c) {
-  ops::Program p = Load(c.file);
+int Minimize(Cli& c) {
+  ops::Program p = Load(c);
   auto f = simrun::RunProgram(p, c.variant, c.cfg);
   if (!f) {
     std::printf("clean: nothing to minimise\n");
     return 0;
   }
+  if (f->kind == sim::FindingKind::kReplayMismatch) {
+    // The schedule does not fit this program: no bug to keep while ops go
+    // (every smaller program "keeps" the mismatch). Report it, write nothing.
+    std::printf("%s  nothing minimised: the schedule does not replay on %s\n",
+                f->ToString().c_str(), cli::ShellQuote(c.file).c_str());
+    return 1;
+  }
   p = simrun::MinimizeProgram(p, c.variant, c.cfg, &*f);
   const std::string text = ops::FormatProgram(p);
-  const std::string out = c.out.empty() ? c.file + ".min" : c.out;
-  {
-    std::ofstream o(out);
-    if (!o) Usage("cannot write '" + out + "'");
-    o << text;
+  const std::string& out = c.out;
+  if (std::string e = cli::WriteOutput(out, text); !e.empty()) {
+    std::fprintf(stderr, "pollstorm-sim: internal error: %s\n", e.c_str());
+    return 3;
   }
   f->schedule_hex = OneLine(f->schedule_hex);
   std::printf("%s", f->ToString().c_str());
@@ -371,7 +419,10 @@ int Explore(const Cli& c) {
 
 int main(int argc, char** argv) {
   using namespace pollstorm;
-  const Cli c = Parse(argc, argv);
-  if (c.cmd == "explore") return Explore(c);
-  return c.cmd == "run" ? Run(c) : Minimize(c);
+  Cli c = Parse(argc, argv);
+  const int rc = c.cmd == "explore" ? Explore(c) : c.cmd == "run" ? Run(c) : Minimize(c);
+  if (rc == 0) return 0;  // clean: LeakSanitizer's exit check runs as usual
+  // After a finding the abandoned fibers' objects are alive by design, and
+  // LeakSanitizer's exit check would replace the exit code: end without it.
+  cli::ExitNow(rc);
 }

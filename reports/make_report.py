@@ -11,8 +11,15 @@ has a page that opens.
 """
 import html
 import json
+import numbers
 import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+import strictio  # noqa: E402  (scripts/strictio.py: strict inputs, exit 2/3)
+from strictio import shown  # noqa: E402
+
+strictio.set_prog("make_report")
 
 try:
     import matplotlib
@@ -342,14 +349,69 @@ def generic_section(title, obj):
     return f"<h2>{esc(title)}</h2><pre>{esc(json.dumps(obj, indent=2))}</pre>"
 
 
+# The summary's shape, as nightly.py writes it: (key, type) at the top, and
+# the fields each list item must have. Checked before anything is rendered,
+# so a damaged summary.json is exit 2 naming the field, not a traceback.
+NUMBER = (numbers.Real,)
+TOP = {"steps": list, "findings": list, "storms": list, "bench": dict, "canary": dict,
+       "cross": dict, "sim": dict, "fuzz": dict, "coverage": dict, "mutation": dict,
+       "complete": bool}
+ITEMS = {
+    "steps": {"name": (str,), "status": (str,)},
+    "findings": {},
+    "storms": {"variant": (str,)},
+}
+OPTIONAL = {
+    "steps": {"seconds": NUMBER, "note": (str,)},
+    "findings": {"status": (str,), "after_s": NUMBER, "count": (int,), "kind": (str,),
+                 "message": (str,), "variant": (str,)},
+    "storms": {"summary": (dict, type(None)), "ttd_s": NUMBER + (type(None),),
+               "findings": (int,), "profile": (str,), "lane": (str,)},
+}
+
+
+TYPE_NAME = {list: "a list", dict: "an object", bool: "true or false"}
+
+
+def check_shape(s, path):
+    where = f"'{shown(path)}'"
+    if not isinstance(s, dict):
+        strictio.fail(f"{where} is not a nightly summary (a JSON {type(s).__name__}, not an object)")
+    for key, typ in TOP.items():
+        if s.get(key) is not None and not isinstance(s[key], typ):
+            strictio.fail(f"{where}: '{key}' is not {TYPE_NAME[typ]}")
+    for key, need in ITEMS.items():
+        for i, item in enumerate(s.get(key) or []):
+            if not isinstance(item, dict):
+                strictio.fail(f"{where}: {key}[{i}] is not an object")
+            for field, types in need.items():
+                if not isinstance(item.get(field), types) or isinstance(item.get(field), bool):
+                    strictio.fail(f"{where}: {key}[{i}] has no {field} string")
+            for field, types in OPTIONAL[key].items():
+                v = item.get(field)
+                if field in item and (not isinstance(v, types) or isinstance(v, bool)):
+                    strictio.fail(f"{where}: {key}[{i}].{field} has the wrong type ({type(v).__name__})")
+
+
 def render(run_dir):
+    if not os.path.isdir(run_dir):
+        strictio.fail(f"RUN_DIR '{shown(run_dir)}' is not a directory")
     path = os.path.join(run_dir, "summary.json")
+    out_path = os.path.join(run_dir, "index.html")
+    strictio.check_output("the page", out_path)
+    s = strictio.load_json(path, "summary")
+    check_shape(s, path)
     try:
-        with open(path) as f:
-            s = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-        print(f"make_report: cannot read '{path}': {e}", file=sys.stderr)
-        return 2
+        page = page_of(s, run_dir)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        # A field deeper than check_shape looks is of the wrong shape.
+        strictio.fail(f"'{shown(path)}' has the wrong shape for a nightly summary "
+                      f"({type(e).__name__}: {shown(e)})")
+    strictio.write_atomic(out_path, page)
+    return 0
+
+
+def page_of(s, run_dir):
     complete = s.get("complete", False)
     steps = s.get("steps", [])
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>pollstorm nightly "
@@ -382,15 +444,18 @@ def render(run_dir):
     parts.append(coverage_section(s))
     parts.append(mutation_section(s))
     parts.append("</body></html>")
-    tmp = os.path.join(run_dir, "index.html.tmp")
-    with open(tmp, "w") as f:
-        f.write("\n".join(p for p in parts if p))
-    os.replace(tmp, os.path.join(run_dir, "index.html"))
-    return 0
+    return "\n".join(p for p in parts if p)
+
+
+def main(argv):
+    if len(argv) == 2 and argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    if len(argv) != 2:
+        strictio.fail("expected one argument, RUN_DIR" if len(argv) < 2
+                      else f"unexpected argument '{shown(argv[2])}'")
+    return render(argv[1])
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] in ("-h", "--help"):
-        print(__doc__)
-        sys.exit(0 if len(sys.argv) == 2 else 2)
-    sys.exit(render(sys.argv[1]))
+    strictio.run(main)

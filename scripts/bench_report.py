@@ -32,6 +32,10 @@ import re
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import strictio  # noqa: E402  (scripts/strictio.py: strict inputs, exit 2/3)
+from strictio import shown  # noqa: E402
+
 PLACEMENT = {"0": "same core", "1": "cross core", "2": "unpinned"}
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 # Name segments Google Benchmark appends that do not identify a benchmark.
@@ -56,9 +60,8 @@ BASELINES = [
 ]
 
 
-def fail(msg):
-    print(f"bench_report: {msg}", file=sys.stderr)
-    sys.exit(2)
+strictio.set_prog("bench_report")
+fail = strictio.fail
 
 
 def key_of(name):
@@ -67,34 +70,34 @@ def key_of(name):
 
 
 def number(b, field, path, i):
+    """A figure: a finite number > 0 (a zero or negative time divides by zero
+    in a ratio and has no logarithm in a geometric mean)."""
     v = b.get(field)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        fail(f"'{path}': benchmark #{i} ('{b.get('name')}') has no numeric '{field}'")
+        fail(f"'{shown(path)}': benchmark #{i} ('{shown(b.get('name'))}') has no numeric '{field}'")
+    if v <= 0:
+        fail(f"'{shown(path)}': benchmark #{i} ('{shown(b.get('name'))}') has '{field}' {v}: "
+             f"figures must be positive")
     return float(v)
 
 
 def load(path):
     """{key: [repetition rows]}, times converted to ns; exit 2 on bad input."""
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except OSError as e:
-        fail(f"cannot read '{path}': {e.strerror}")
-    except UnicodeDecodeError:
-        fail(f"'{path}' is not JSON (not even text)")
-    except json.JSONDecodeError as e:
-        fail(f"'{path}' is not JSON ({e.msg}, line {e.lineno})")
+    data = strictio.load_json(path, "benchmark JSON")
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
-        fail(f"'{path}' is not Google Benchmark JSON output (no 'benchmarks' list)")
+        fail(f"'{shown(path)}' is not Google Benchmark JSON output (no 'benchmarks' list)")
     runs = {}
     for i, b in enumerate(data["benchmarks"]):
         if not isinstance(b, dict) or not isinstance(b.get("name"), str):
-            fail(f"'{path}': benchmark #{i} is not an object with a 'name'")
+            fail(f"'{shown(path)}': benchmark #{i} is not an object with a 'name'")
+        for field in ("run_name", "run_type", "time_unit"):
+            if field in b and not isinstance(b[field], str):
+                fail(f"'{shown(path)}': benchmark #{i} ('{shown(b['name'])}'): '{field}' is not a string")
         if b.get("run_type") == "aggregate" or b.get("error_occurred"):
             continue
         unit = b.get("time_unit", "ns")
         if unit not in UNIT_NS:
-            fail(f"'{path}': benchmark #{i} ('{b['name']}') has unknown time_unit '{unit}'")
+            fail(f"'{shown(path)}': benchmark #{i} ('{shown(b['name'])}') has unknown time_unit '{shown(unit)}'")
         row = dict(b)
         for field in ("real_time", "cpu_time"):
             row[field] = number(b, field, path, i) * UNIT_NS[unit]
@@ -115,9 +118,9 @@ def expand(paths):
     files = []
     for p in paths:
         if os.path.isdir(p):
-            inside = sorted(glob.glob(os.path.join(p, "*.json")))
+            inside = sorted(glob.glob(os.path.join(glob.escape(p), "*.json")))
             if not inside:
-                fail(f"directory '{p}' has no *.json files")
+                fail(f"directory '{shown(p)}' has no *.json files")
             files.extend(inside)
         else:
             files.append(p)
@@ -415,7 +418,7 @@ def compare(old_path, new_path, threshold, alpha):
     old, new = load_all([old_path]), load_all([new_path])
     common = sorted(set(old) & set(new))
     if not common:
-        fail(f"'{old_path}' and '{new_path}' share no benchmark names")
+        fail(f"'{shown(old_path)}' and '{shown(new_path)}' share no benchmark names")
     regressions = 0
     print(f"{'benchmark':<58} {'old':>11} {'new':>11} {'new/old':>8} {'p':>7}")
     for name in common:
@@ -438,17 +441,19 @@ def compare(old_path, new_path, threshold, alpha):
 
 
 def main(argv):
-    if len(argv) < 2 or argv[1] in ("-h", "--help", "help"):
+    if len(argv) < 2:
+        fail("expected a command: ratios or compare (see --help)")
+    if argv[1] in ("-h", "--help", "help"):
         print(__doc__)
-        return 0 if len(argv) >= 2 else 2
+        return 0
     cmd = argv[1]
     if cmd == "ratios":
         args = argv[2:]
         markdown = "--markdown" in args
         files = [a for a in args if a != "--markdown"]
         for a in files:
-            if a.startswith("--"):
-                fail(f"unknown option '{a}' (ratios takes --markdown)")
+            if a.startswith("-"):
+                fail(f"unknown option '{shown(a)}' (ratios takes --markdown)")
         if not files:
             fail("ratios needs at least one JSON file")
         return print_tables(load_all(files), markdown)
@@ -461,31 +466,25 @@ def main(argv):
             if args[i] in ("--threshold", "--alpha"):
                 if i + 1 >= len(args):
                     fail(f"{args[i]} needs a value")
-                try:
-                    v = float(args[i + 1])
-                except ValueError:
-                    fail(f"{args[i]} takes a number, not '{args[i + 1]}'")
-                if not math.isfinite(v) or v <= 0:
-                    fail(f"{args[i]} takes a positive number, not '{args[i + 1]}'")
+                # A threshold below 1 would call every benchmark slower; alpha
+                # is a probability.
                 if args[i] == "--threshold":
-                    threshold = v
+                    threshold = strictio.parse_float(args[i], args[i + 1], 1.0, 1000.0,
+                                                     "a ratio in 1..1000 (e.g. 1.10)")
                 else:
-                    alpha = v
+                    alpha = strictio.parse_float(args[i], args[i + 1], 1e-12, 1.0,
+                                                 "a probability in (0, 1] (e.g. 0.01)")
                 i += 2
-            elif args[i].startswith("--"):
-                fail(f"unknown option '{args[i]}'")
+            elif args[i].startswith("-"):
+                fail(f"unknown option '{shown(args[i])}'")
             else:
                 files.append(args[i])
                 i += 1
         if len(files) != 2:
             fail("compare needs exactly two runs (JSON files or run directories): OLD NEW")
         return compare(files[0], files[1], threshold, alpha)
-    fail(f"unknown command '{cmd}' (ratios, compare)")
+    fail(f"unknown command '{shown(cmd)}' (ratios, compare)")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv))
-    except BrokenPipeError:  # the reader (head, less) went away: not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+    strictio.run(main)  # internal errors exit 3: compare's 1 means a regression, nothing else

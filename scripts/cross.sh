@@ -59,12 +59,15 @@ while [ $# -gt 0 ]; do
     --no-install) INSTALL=0 ;;
     --install-only) INSTALL_ONLY=1 ;;
     --out) [ $# -ge 2 ] || die_usage "--out needs a value"; OUT=$2; shift ;;
-    *) die_usage "unknown option '$1'" ;;
+    *) die_usage "unknown option '${1:0:60}'" ;;
   esac
   shift
 done
-[[ "$STORM_S" =~ ^[0-9]+$ ]] && [ "$STORM_S" -ge 1 ] || die_usage "--storm-duration takes whole seconds >= 1, not '$STORM_S'"
-[[ "$CANARY_N" =~ ^[0-9]+$ ]] && [ "$CANARY_N" -ge 1 ] || die_usage "--canary-instances takes a positive number, not '$CANARY_N'"
+# ASCII digits (spelt out: a range may collate other digits in), few enough that [ -le ] cannot overflow.
+[[ "$STORM_S" =~ ^[0123456789]{1,6}$ ]] && [ "$STORM_S" -ge 1 ] && [ "$STORM_S" -le 86400 ] \
+  || die_usage "--storm-duration takes whole seconds in 1..86400, not '${STORM_S:0:60}'"
+[[ "$CANARY_N" =~ ^[0123456789]{1,11}$ ]] && [ "$CANARY_N" -ge 1 ] && [ "$CANARY_N" -le 10000000000 ] \
+  || die_usage "--canary-instances takes 1..10000000000, not '${CANARY_N:0:60}'"
 [[ "$JOBS" =~ ^[0-9]+$ ]] || die_usage "POLLSTORM_JOBS must be a number, not '$JOBS'"
 IFS=, read -r -a PRESET_LIST <<<"$PRESETS"
 IFS=, read -r -a VARIANT_LIST <<<"$VARIANTS"

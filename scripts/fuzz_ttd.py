@@ -18,6 +18,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import strictio  # noqa: E402  (scripts/strictio.py: strict inputs, exit 2/3)
+from strictio import shown  # noqa: E402
+
+strictio.set_prog("fuzz_ttd")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -29,19 +35,20 @@ def main(argv):
         if a in ("-h", "--help"):
             print(__doc__)
             return 0
+        if a not in ("--variant", "--runs", "--max-time"):
+            strictio.fail(f"unknown option '{shown(a)}'")
         if i + 1 >= len(argv):
-            print(f"fuzz_ttd: {a} needs a value", file=sys.stderr)
-            return 2
+            strictio.fail(f"{a} needs a value")
         v = argv[i + 1]
-        if a == "--variant" and v in ("legacy", "seed", "fixed"):
+        if a == "--variant":
+            known = ("legacy", "seed", "fixed")  # the variants fuzz_ttd always took
+            if v not in known:
+                strictio.fail(f"unknown variant '{shown(v)}' (known: {', '.join(known)})")
             variant = v
-        elif a == "--runs" and v.isdigit() and int(v) > 0:
-            runs = int(v)
-        elif a == "--max-time" and v.isdigit() and int(v) > 0:
-            max_time = int(v)
+        elif a == "--runs":  # ASCII digits: str.isdigit() took '²'
+            runs = strictio.parse_int(a, v, 1, 1000)
         else:
-            print(f"fuzz_ttd: bad option '{a} {v}'", file=sys.stderr)
-            return 2
+            max_time = strictio.parse_int(a, v, 1, 86400)
         i += 2
     fuzzer = os.path.join(ROOT, "build", "fuzz", "fuzz", "fuzz_sched_fuzzer")
     ops = os.path.join(ROOT, "build", "fuzz", "explore", "pollstorm-ops")
@@ -102,4 +109,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    strictio.run(main)

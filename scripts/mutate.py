@@ -44,6 +44,12 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import strictio  # noqa: E402  (scripts/strictio.py: strict inputs, exit 2/3)
+from strictio import shown  # noqa: E402
+
+strictio.set_prog("mutate")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = ["unit", "tsan-storm", "sim", "sim-pct", "sim-weak", "fuzz_ops", "fuzz_sched", "aarch64",
          "go-diff"]
@@ -395,6 +401,52 @@ RUNNERS = {"unit": mode_unit, "tsan-storm": mode_tsan_storm, "sim": mode_sim,
            "aarch64": mode_aarch64, "go-diff": mode_go_diff}
 
 
+WORK_MARK = ".pollstorm-mutate"  # in every --work folder this script made
+RESULTS = ("killed", "survived", "n/a", "not run")
+
+
+def check_work(work):
+    """--work must be new, empty, or ours (it holds WORK_MARK, or the
+    pristine/ and src/ an older mutate.py made): Scratch deletes and rewrites
+    what is inside, so a folder of someone else's files is exit 2, untouched."""
+    if not os.path.lexists(work):
+        return
+    if not os.path.isdir(work):
+        usage(f"--work '{shown(work)}' exists and is not a folder")
+    inside = os.listdir(work)
+    ours = WORK_MARK in inside or {"pristine", "src"} <= set(inside)
+    if inside and not ours:
+        usage(f"--work '{shown(work)}' is not a mutate.py work folder (no {WORK_MARK}); "
+              f"give a new or empty folder")
+
+
+def load_resume(json_path, all_m):
+    """The results already in a --resume matrix, checked for the shape
+    write_json gives it; anything else is exit 2 (move it away)."""
+    old = strictio.load_json(json_path, "--resume matrix")
+
+    def bad(why):
+        usage(f"--resume: '{shown(json_path)}' is not a mutate.py matrix ({why}); move it away")
+    if not isinstance(old, dict) or not isinstance(old.get("mutants"), dict):
+        bad("no 'mutants' object")
+    old_modes = old.get("modes", [])
+    if not isinstance(old_modes, list) or not all(m in MODES for m in old_modes):
+        bad("'modes' is not a list of known modes")
+    results = {}
+    for n, r in old["mutants"].items():
+        if not isinstance(r, dict) or not isinstance(r.get("modes"), dict):
+            bad(f"mutant '{shown(n)}' has no 'modes' object")
+        for m, c in r["modes"].items():
+            if (m not in MODES or not isinstance(c, dict) or c.get("result") not in RESULTS
+                    or isinstance(c.get("seconds"), bool)
+                    or not isinstance(c.get("seconds"), (int, float))
+                    or not isinstance(c.get("how", ""), str)):
+                bad(f"mutant '{shown(n)}' mode '{shown(m)}' is not a result")
+        if n in all_m:
+            results[n] = r["modes"]
+    return results, old_modes
+
+
 def main(argv):
     names, modes, budget, json_path, smoke, resume = None, list(MODES), 60.0, None, False, False
     md_path = None
@@ -410,6 +462,8 @@ def main(argv):
             resume = resume or a == "--resume"
             i += 1
             continue
+        if a not in ("--mutants", "--modes", "--budget", "--json", "--markdown", "--work"):
+            usage(f"unknown option '{shown(a)}'")
         if i + 1 >= len(argv):
             usage(f"{a} needs a value")
         v = argv[i + 1]
@@ -419,51 +473,40 @@ def main(argv):
             modes = list(MODES) if v == "all" else v.split(",")
             bad = [m for m in modes if m not in MODES]
             if bad:
-                usage(f"unknown mode(s) {', '.join(bad)} (modes: {', '.join(MODES)})")
+                usage(f"unknown mode(s) {', '.join(shown(b) for b in bad)} (modes: {', '.join(MODES)})")
         elif a == "--budget":
-            try:
-                budget = float(v)
-            except ValueError:
-                usage(f"--budget takes seconds, not '{v}'")
-            if budget <= 0:
-                usage("--budget must be positive")
+            # Finite and bounded: nan, inf and 1e999 are not budgets.
+            budget = strictio.parse_float("--budget", v, 1, 86400, "seconds in 1..86400")
         elif a in ("--json", "--markdown"):
-            # Checked now, not after an hour of mutants: the folder must exist.
-            d = os.path.dirname(os.path.abspath(v))
-            if not os.path.isdir(d):
-                usage(f"{a}: folder '{d}' does not exist")
+            # Checked now, not after an hour of mutants: a writable regular
+            # file (or none yet) in an existing folder.
+            strictio.check_output(a, v)
             if a == "--json":
                 json_path = v
             else:
                 md_path = v
         elif a == "--work":
             work = os.path.abspath(v)
-        else:
-            usage(f"unknown option '{a}'")
         i += 2
+    check_work(work)
     all_m = mutants()
     if smoke:
         names, modes, budget = SMOKE, ["unit"], 120.0
     names = names or list(all_m)
     unknown = [n for n in names if n not in all_m]
     if unknown:
-        usage(f"unknown mutant(s) {', '.join(unknown)} (see mutants/)")
+        usage(f"unknown mutant(s) {', '.join(shown(u) for u in unknown)} (see mutants/)")
     eq = equivalents()
     if resume and not json_path:
         usage("--resume needs --json PATH")
     results = {}
-    if resume and os.path.exists(json_path):
-        try:
-            with open(json_path) as f:
-                old = json.load(f)
-            for n, r in old["mutants"].items():
-                if n in all_m:
-                    results[n] = r["modes"]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-            usage(f"--resume: '{json_path}' is not a mutate.py matrix ({e}); move it away")
-        modes = [m for m in MODES if m in modes or m in old.get("modes", [])]
+    if resume and os.path.lexists(json_path):
+        results, old_modes = load_resume(json_path, all_m)
+        modes = [m for m in MODES if m in modes or m in old_modes]
     todo = [n for n in names if not all(m in results.get(n, {}) for m in modes)]
     os.makedirs(work, exist_ok=True)
+    with open(os.path.join(work, WORK_MARK), "a"):
+        pass
     scratch = Scratch(work) if todo else None
     t0 = time.monotonic()
     for n in todo:
@@ -572,4 +615,4 @@ def report(all_m, results, modes, eq, json_path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    strictio.run(main)

@@ -23,6 +23,7 @@ report puts them first.
 Exit: 0 nothing new, 1 new findings, 2 usage error, 3 a step failed.
 """
 import datetime
+import fcntl
 import json
 import os
 import re
@@ -30,6 +31,12 @@ import socket
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import strictio  # noqa: E402  (scripts/strictio.py: strict inputs, exit 2/3)
+from strictio import shown  # noqa: E402
+
+strictio.set_prog("nightly")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ["legacy", "seed", "fixed"]
@@ -44,10 +51,29 @@ def usage(msg):
 
 
 def parse_budget(s):
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smh]?)", s)
-    if not m or float(m.group(1)) <= 0:
-        usage(f"--budget takes a time like 12m or 8h, not '{s}'")
-    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+    # [0-9], not \d: \d takes any Unicode digit ('²', '١').
+    m = re.fullmatch(r"([0-9]{1,9}(?:\.[0-9]{1,9})?)([smh]?)", s)
+    secs = float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)] if m else 0
+    if not m or not 0 < secs <= 7 * 86400:
+        usage(f"--budget takes a time like 12m or 8h (at most 7 days), not '{shown(s)}'")
+    return secs
+
+
+def check_runs_dir():
+    """reports/runs must be a folder and reports/runs/latest our symlink (or
+    absent): the nightly replaces `latest`, and must never replace a file or
+    a folder someone put there. Exit 2 before any work otherwise."""
+    runs = os.path.join(ROOT, "reports", "runs")
+    if os.path.lexists(runs) and not os.path.isdir(runs):
+        usage(f"'{shown(runs)}' is not a folder (the nightly writes its runs there): move it away")
+    latest = os.path.join(runs, "latest")
+    if os.path.lexists(latest) and not os.path.islink(latest):
+        kind = "a folder" if os.path.isdir(latest) else "a file"
+        usage(f"'{shown(latest)}' is {kind}, not the nightly's symlink: move it away "
+              f"(the nightly would replace it)")
+    for path in (latest + ".tmp",):
+        if os.path.lexists(path) and not os.path.islink(path):
+            usage(f"'{shown(path)}' is not the nightly's temporary symlink: move it away")
 
 
 class Run:
@@ -56,10 +82,28 @@ class Run:
         self.budget = budget_s
         self.inject = inject
         self.skip = skip
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        self.dir = os.path.join(ROOT, "reports", "runs", stamp)
-        os.makedirs(self.dir, exist_ok=False)
-        latest = os.path.join(ROOT, "reports", "runs", "latest")
+        check_runs_dir()
+        self.known = self.load_known()  # a damaged list is exit 2, before any work
+        runs = os.path.join(ROOT, "reports", "runs")
+        os.makedirs(runs, exist_ok=True)
+        # One nightly at a time: two would share build trees and `latest`.
+        self.lock = open(os.path.join(runs, ".lock"), "a")  # noqa: SIM115 (held until exit)
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            usage(f"another nightly is running (it holds '{shown(self.lock.name)}')")
+        base = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        for n in range(1, 100):  # a run that started in the same second keeps its folder
+            stamp = base if n == 1 else f"{base}-{n}"
+            try:
+                os.makedirs(os.path.join(runs, stamp), exist_ok=False)
+                break
+            except FileExistsError:
+                continue
+        else:
+            usage(f"cannot find a free run folder for {base} under '{shown(runs)}'")
+        self.dir = os.path.join(runs, stamp)
+        latest = os.path.join(runs, "latest")
         self.prev = self.load_prev(latest)
         tmp = latest + ".tmp"
         if os.path.lexists(tmp):
@@ -68,32 +112,39 @@ class Run:
         os.replace(tmp, latest)
         commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True).stdout.strip()
-        self.known = self.load_known()
         self.s = {"started": stamp, "budget": f"{budget_s:.0f} s", "commit": commit or "?",
                   "host": socket.gethostname(), "inject": inject, "complete": False,
                   "steps": [], "findings": [], "storms": []}
         self.save()
 
-    @staticmethod
-    def load_prev(latest):
-        try:
-            with open(os.path.join(latest, "summary.json")) as f:
-                return json.load(f)
-        except (OSError, json.JSONDecodeError):
+    def load_prev(self, latest):
+        """The previous run's summary, for the benchmark trend; a missing or
+        damaged one (binary, not JSON, a FIFO) only costs the trend."""
+        path = os.path.join(latest, "summary.json")
+        if not os.path.lexists(path):
             return None
+        prev, why = strictio.try_load_json(path, "previous summary")
+        if why or not isinstance(prev, dict):
+            self.log(f"nightly: ignoring the previous run's summary: "
+                     f"{why or 'not a JSON object'}")
+            return None
+        return prev
 
     @staticmethod
     def load_known():
         path = os.path.join(ROOT, "corpus", "known-findings.txt")
-        known = set()
+        if not os.path.lexists(path):
+            return set()
+        data = strictio.read_bytes(path, "known findings list", 16 << 20)
         try:
-            with open(path) as f:
-                for line in f:
-                    line = line.split("#", 1)[0].strip()
-                    if line:
-                        known.add(line)
-        except OSError:
-            pass
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            usage(f"'{shown(path)}' is not UTF-8 text (byte {e.start}): one signature per line")
+        known = set()
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                known.add(line)
         return known
 
     def left(self):
@@ -461,21 +512,22 @@ def main(argv):
         if a in ("-h", "--help"):
             print(__doc__)
             return 0
-        if a in ("--budget", "--inject", "--skip") and i + 1 >= len(argv):
+        if a not in ("--budget", "--inject", "--skip"):
+            usage(f"unknown option '{shown(a)}'")
+        if i + 1 >= len(argv):
             usage(f"{a} needs a value")
         if a == "--budget":
             budget = parse_budget(argv[i + 1])
         elif a == "--inject":
             inject = argv[i + 1]
             if inject not in VARIANTS:
-                usage(f"unknown variant '{inject}' (known: {', '.join(VARIANTS)})")
+                usage(f"unknown variant '{shown(inject)}' (known: {', '.join(VARIANTS)})")
         elif a == "--skip":
             skip = set(argv[i + 1].split(","))
             bad = skip - set(STEPS)
             if bad:
-                usage(f"unknown step(s) {', '.join(sorted(bad))} (steps: {', '.join(STEPS)})")
-        else:
-            usage(f"unknown option '{a}'")
+                usage(f"unknown step(s) {', '.join(shown(b) for b in sorted(bad))} "
+                      f"(steps: {', '.join(STEPS)})")
         i += 2
     run = Run(budget, inject, skip)
     run.log(f"nightly: report in {run.dir} (reports/runs/latest)")
@@ -499,4 +551,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    strictio.run(main)

@@ -247,10 +247,14 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         const int modes[3] = {kModeRead, kModeWrite, kModeReadWrite};
         const int mode = modes[rng() % 3];
         int64_t d;
-        switch (rng() % 6) {
+        // The extremes too (issue 15): 1 ns, and INT64_MAX, whose now + d
+        // overflows and saturates (Go: `if d <= 0 { d = 1<<63 - 1 }`).
+        switch (rng() % 8) {
           case 0: d = ops::kDeadlinePast; break;
           case 1: d = ops::kDeadlineZero; break;
           case 2: d = ops::kDeadlineFar; break;
+          case 3: d = 1; break;
+          case 4: d = INT64_MAX; break;
           default: d = 1000 + static_cast<int64_t>(rng() % 2000000); break;  // 1 us .. 2 ms
         }
         ModeState* ms[2] = {mode != kModeWrite ? &s.mode[0] : nullptr,
@@ -274,7 +278,8 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         std::atomic_signal_fence(std::memory_order_seq_cst);
         // The port computes now + d with a later now; before + d is a lower
         // bound, so "early" judged against it is never a false alarm.
-        const int64_t expiry = d < 0 ? kExpiredPast : d == 0 ? kNone : before + d;
+        int64_t expiry = d < 0 ? kExpiredPast : d == 0 ? kNone : 0;
+        if (d > 0 && __builtin_add_overflow(before, d, &expiry)) expiry = INT64_MAX;
         for (int i = 0; i < 2; i++) {
           ModeState* m = ms[i];
           if (!m) continue;

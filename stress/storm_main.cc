@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/cli/cli.h"
 #include "harness/findings/finding.h"
 #include "polldesc/real_env.h"
 #include "polldesc/variants.h"
@@ -69,9 +70,12 @@ Exit status: 0 clean, 1 findings, 2 bad usage, 3 internal error.
   std::exit(2);
 }
 
-bool ParseU64(const std::string& s, uint64_t* out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
+// Strict decimal in [lo, hi] (cli::ParseUint): "4294967296" must not wrap
+// to 0 in an int field.
+bool ParseU64(const std::string& s, uint64_t* out, uint64_t lo = 0, uint64_t hi = UINT64_MAX) {
+  const std::optional<uint64_t> v = cli::ParseUint(s, lo, hi);
+  if (v) *out = *v;
+  return v.has_value();
 }
 
 bool ParseDurationS(const std::string& s, double* out) {
@@ -122,7 +126,7 @@ Cli ParseArgs(int argc, char** argv) {
       bool known = false;
       for (auto v : kVariantNames) known |= v == cli.cfg.variant;
       if (!known) {
-        Usage("unknown variant '" + cli.cfg.variant + "' (known: " + std::string(kVariantList) + ")");
+        Usage("unknown variant '" + cli::Shown(cli.cfg.variant) + "' (known: " + std::string(kVariantList) + ")");
       }
     } else if (a == "--profile") {
       const std::string p = value();
@@ -130,31 +134,31 @@ Cli ParseArgs(int argc, char** argv) {
       for (const auto& pr : kProfiles) {
         if (p == pr.name) cli.cfg.profile = &pr;
       }
-      if (!cli.cfg.profile) Usage("unknown profile '" + p + "' (see --list-profiles)");
+      if (!cli.cfg.profile) Usage("unknown profile '" + cli::Shown(p) + "' (see --list-profiles)");
     } else if (a == "--seed") {
-      if (!ParseU64(value(), &cli.cfg.seed)) Usage("--seed takes a whole number, not '" + std::string(argv[i]) + "'");
+      if (!ParseU64(value(), &cli.cfg.seed)) Usage("--seed takes a whole number, not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--threads") {
-      if (!ParseU64(value(), &n) || n < 2 || n > 64) Usage("--threads takes 2..64, not '" + std::string(argv[i]) + "'");
+      if (!ParseU64(value(), &n) || n < 2 || n > 64) Usage("--threads takes 2..64, not '" + cli::Shown(argv[i]) + "'");
       cli.cfg.threads = static_cast<int>(n);
     } else if (a == "--descriptors") {
-      if (!ParseU64(value(), &n) || n < 1 || n > 16) Usage("--descriptors takes 1..16, not '" + std::string(argv[i]) + "'");
+      if (!ParseU64(value(), &n) || n < 1 || n > 16) Usage("--descriptors takes 1..16, not '" + cli::Shown(argv[i]) + "'");
       cli.cfg.descriptors = static_cast<int>(n);
     } else if (a == "--duration") {
-      if (!ParseDurationS(value(), &cli.cfg.duration_s)) Usage("--duration takes a time like 30s, 2m or 1h, not '" + std::string(argv[i]) + "'");
+      if (!ParseDurationS(value(), &cli.cfg.duration_s)) Usage("--duration takes a time like 30s, 2m or 1h, not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--ops") {
-      if (!ParseU64(value(), &cli.cfg.max_ops) || cli.cfg.max_ops == 0) Usage("--ops takes a positive number, not '" + std::string(argv[i]) + "'");
+      if (!ParseU64(value(), &cli.cfg.max_ops) || cli.cfg.max_ops == 0) Usage("--ops takes a positive number, not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--fdseq-start") {
-      if (!ParseU64(value(), &cli.cfg.fdseq_start)) Usage("--fdseq-start takes an unsigned 64-bit number, not '" + std::string(argv[i]) + "'");
+      if (!ParseU64(value(), &cli.cfg.fdseq_start)) Usage("--fdseq-start takes an unsigned 64-bit number, not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--seq-start") {
-      if (!ParseU64(value(), &cli.cfg.seq_start)) Usage("--seq-start takes an unsigned 64-bit number, not '" + std::string(argv[i]) + "'");
+      if (!ParseU64(value(), &cli.cfg.seq_start)) Usage("--seq-start takes an unsigned 64-bit number, not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--watchdog-ms") {
-      if (!ParseU64(value(), &n) || n < 10 || n > 600000) Usage("--watchdog-ms takes 10..600000, not '" + std::string(argv[i]) + "'");
+      if (!ParseU64(value(), &n) || n < 10 || n > 600000) Usage("--watchdog-ms takes 10..600000, not '" + cli::Shown(argv[i]) + "'");
       cli.cfg.watchdog_ms = static_cast<int>(n);
     } else if (a == "--progress-ms") {
-      if (!ParseU64(value(), &n) || n < 10) Usage("--progress-ms takes a number >= 10");
+      if (!ParseU64(value(), &n, 10, 3600000)) Usage("--progress-ms takes 10..3600000, not '" + cli::Shown(argv[i]) + "'");
       cli.cfg.progress_ms = static_cast<int>(n);
     } else if (a == "--drop-wake") {
-      if (!ParseU64(value(), &cli.cfg.drop_wake) || cli.cfg.drop_wake == 0) Usage("--drop-wake takes a positive number");
+      if (!ParseU64(value(), &cli.cfg.drop_wake, 1)) Usage("--drop-wake takes a positive number, not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--stop-on-first") {
       cli.cfg.stop_on_first = true;
       cli.raw.push_back(a);
@@ -168,11 +172,11 @@ Cli ParseArgs(int argc, char** argv) {
       for (int j = 0; j < kNumActorOps; j++) {
         if (op == kActorOpNames[j]) k = j;
       }
-      if (k < 0) Usage("unknown op in '" + a + "' (ops: ready, everr, deadline, reopen, io)");
-      if (!ParseU64(value(), &n) || n > 1000) Usage(a + " takes 0..1000, not '" + std::string(argv[i]) + "'");
+      if (k < 0) Usage("unknown op in '" + cli::Shown(a) + "' (ops: ready, everr, deadline, reopen, io)");
+      if (!ParseU64(value(), &n) || n > 1000) Usage(a + " takes 0..1000, not '" + cli::Shown(argv[i]) + "'");
       overrides[k] = static_cast<int>(n);
     } else {
-      Usage("unknown option '" + a + "'");
+      Usage("unknown option '" + cli::Shown(a) + "'");
     }
   }
   cli.cfg.weights = cli.cfg.profile->weights;
@@ -514,18 +518,18 @@ int Supervise(Cli& cli, const char* self) {
     }
   }
   if (!cli.json_path.empty()) {
-    std::ofstream o(cli.json_path);
-    if (!o) {
-      std::fprintf(stderr, "pollstorm-storm: cannot write --json '%s'\n", cli.json_path.c_str());
+    std::string o = "{\"storm\":" + (sup.summary_json.empty() ? std::string("null") : sup.summary_json) +
+                    ",\"worker_exit\":" + std::to_string(wcode) +
+                    ",\"killed\":" + (killed ? "true" : "false") + ",\"findings\":[";
+    for (size_t i = 0; i < sup.findings.size(); i++) {
+      o += (i ? "," : "") + FindingToJson(sup.findings[i]);
+    }
+    o += "]}\n";
+    // Through a temporary file: a reader (the nightly) never sees half a summary.
+    if (std::string e = cli::WriteOutput(cli.json_path, o); !e.empty()) {
+      std::fprintf(stderr, "pollstorm-storm: cannot write --json: %s\n", e.c_str());
       return 3;
     }
-    o << "{\"storm\":" << (sup.summary_json.empty() ? "null" : sup.summary_json)
-      << ",\"worker_exit\":" << wcode << ",\"killed\":" << (killed ? "true" : "false")
-      << ",\"findings\":[";
-    for (size_t i = 0; i < sup.findings.size(); i++) {
-      o << (i ? "," : "") << FindingToJson(sup.findings[i]);
-    }
-    o << "]}\n";
   }
   if (!sup.findings.empty()) return 1;
   if (killed || crashed || sup.summary_json.empty()) return 3;
@@ -538,13 +542,12 @@ int Supervise(Cli& cli, const char* self) {
 int main(int argc, char** argv) {
   using namespace pollstorm::storm;
   Cli cli = ParseArgs(argc, argv);
+  // Checked, not created: a later bad option must leave no empty file behind.
   if (!cli.json_path.empty()) {
-    std::ofstream probe(cli.json_path, std::ios::app);
-    if (!probe) Usage("cannot write --json '" + cli.json_path + "'");
+    if (std::string e = pollstorm::cli::CheckOutput("--json", cli.json_path); !e.empty()) Usage(e);
   }
   if (!cli.findings_path.empty()) {
-    std::ofstream probe(cli.findings_path, std::ios::app);
-    if (!probe) Usage("cannot write --findings '" + cli.findings_path + "'");
+    if (std::string e = pollstorm::cli::CheckOutput("--findings", cli.findings_path); !e.empty()) Usage(e);
   }
   if (cli.worker) return RunStormWorker(cli.cfg);
   return Supervise(cli, argv[0]);

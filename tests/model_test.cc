@@ -27,6 +27,25 @@ TEST(ModelTest, ReadinessLatchesCoalescesAndIsConsumedOnce) {
   EXPECT_EQ(m.Apply(O("wait d0 w")).result, kPollNoError) << "the rw edge latched w";
 }
 
+// Issue 15: at the end of time (the clock saturated at INT64_MAX), now + d
+// saturates to now, and Go's timer, armed at a `when` that is not after now,
+// fires at once. The model must expire the deadline at its set, as the port
+// does; an earlier deadline set with the clock short of the end stays pending.
+TEST(ModelTest, ADeadlineAlreadyDueAtTheEndOfTimeExpiresWhenSet) {
+  PollModel m(1, 1000);
+  m.Apply(O("advance 9223372036854775807ns"));
+  ASSERT_EQ(m.now(), INT64_MAX);
+  EXPECT_TRUE(m.Apply(O("wait d0 w")).blocks);
+  const Step s = m.Apply(O("deadline d0 w 50us"));
+  ASSERT_EQ(s.wakes.size(), 1u);
+  EXPECT_EQ(s.wakes[0], (Wake{0, 'w', kPollErrTimeout}));
+  EXPECT_EQ(m.Apply(O("reset d0 w")).result, kPollErrTimeout);
+  PollModel early(1, 1000);
+  early.Apply(O("advance 9223372036854000000ns"));
+  EXPECT_TRUE(early.Apply(O("deadline d0 r 50us")).wakes.empty());
+  EXPECT_EQ(early.Apply(O("reset d0 r")).result, kPollNoError) << "now + 50us still fits: due later";
+}
+
 TEST(ModelTest, ReadTakesAByteOrParksAsAReader) {
   PollModel m(1, 0);
   EXPECT_TRUE(m.Apply(O("io d0")).wakes.empty()) << "a byte and a latched READY";

@@ -140,8 +140,17 @@ Step PollModel::Apply(const ops::Op& op) {
         d.m[Mi(mode)].deadline = v;
         if (v < 0) WakeWith(op.desc, mode, kPollErrTimeout, &s);
       }
-      // A deadline at or before now fires as soon as time is looked at;
-      // the runner advances time explicitly, so only `advance` expires.
+      // A future deadline expires only when time reaches it (`advance`, or
+      // the runner bringing the model to the simulator's clock). But a
+      // positive deadline can already be due when set: at the end of time
+      // (now == INT64_MAX), now + d saturates to INT64_MAX == now. Go arms
+      // the timer anyway (pollSetDeadline: `d += nanotime(); if d <= 0 { d =
+      // 1<<63 - 1 }`, then modtimer at d), and a timer whose `when` is not
+      // after now fires at once, so the deadline expires here too. Before
+      // this the model kept it pending forever and the sequential runner
+      // reported the port's correct timeout as a finding on `fixed`
+      // (corpus/regressions/deadline-at-end-of-time.txt).
+      Expire(now_, &s);
       return s;
     }
     case OpKind::kUnblock:

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <sstream>
 
+#include "harness/cli/cli.h"
+
 namespace pollstorm::ops {
 namespace {
 
@@ -134,7 +136,7 @@ std::optional<Op> ParseOp(std::string_view line, std::string* error) {
   for (int k = 0; k < kNumOpKinds; k++) {
     if (w[0] == kKindNames[k]) kind = k;
   }
-  if (kind < 0) return fail("unknown op '" + std::string(w[0]) + "'");
+  if (kind < 0) return fail("unknown op '" + cli::Shown(w[0]) + "'");
   op.kind = static_cast<OpKind>(kind);
   if (op.kind == OpKind::kAdvance) {
     if (w.size() != 2 || !ParseDuration(w[1], &op.arg)) {
@@ -166,7 +168,7 @@ std::optional<Op> ParseOp(std::string_view line, std::string* error) {
       else if (w[3] == "zero") op.arg = kDeadlineZero;
       else if (w[3] == "far") op.arg = kDeadlineFar;
       else if (!ParseDuration(w[3], &op.arg)) {
-        return fail("deadline: bad value '" + std::string(w[3]) + "'");
+        return fail("deadline: bad value '" + cli::Shown(w[3]) + "'");
       }
       return op;
     default:
@@ -176,6 +178,24 @@ std::optional<Op> ParseOp(std::string_view line, std::string* error) {
 }
 
 std::optional<Program> ParseProgram(std::string_view text, ParseError* err) {
+  // Inputs that are not text programs at all get a message saying so, not
+  // "line 1: unknown op" about their first bytes.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    *err = {1, "starts with a UTF-8 byte-order mark: save the file without it"};
+    return std::nullopt;
+  }
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n'));
+    *err = {line, "a NUL byte: binary data, not a text program (a fuzz seed? see pollstorm-ops decode-seed)"};
+    return std::nullopt;
+  }
+  if (text.find('\n') == std::string_view::npos) {
+    const size_t cr = text.find('\r');
+    if (cr != std::string_view::npos && text.find_first_not_of(" \t\r", cr) != std::string_view::npos) {
+      *err = {1, "CR-only line ends: lines must end with LF (or CR LF)"};
+      return std::nullopt;
+    }
+  }
   Program p;
   int lineno = 0;
   size_t pos = 0;
@@ -219,6 +239,11 @@ std::optional<Program> ParseProgram(std::string_view text, ParseError* err) {
       if (w.size() == 2) {
         auto [ptr, ec] = std::from_chars(w[1].data(), w[1].data() + w[1].size(), t);
         if (ec != std::errc() || ptr != w[1].data() + w[1].size()) t = -1;
+      }
+      if (t == kMaxThreads && p.threads.size() == static_cast<size_t>(kMaxThreads)) {
+        *err = {lineno, "too many threads: at most " + std::to_string(kMaxThreads) +
+                            " (thread 0 .. thread " + std::to_string(kMaxThreads - 1) + ")"};
+        return std::nullopt;
       }
       if (t != static_cast<int>(p.threads.size()) || t >= kMaxThreads) {
         *err = {lineno, "expected 'thread " + std::to_string(p.threads.size()) +
@@ -308,6 +333,30 @@ std::optional<Program> DecodeBinary(const uint8_t* data, size_t size) {
   }
   if (p.threads.empty()) p.threads.emplace_back();
   return p;
+}
+
+std::string BinaryLoss(const Program& p) {
+  if (p.threads.size() > static_cast<size_t>(kMaxBinaryThreads)) {
+    return "the binary form holds at most " + std::to_string(kMaxBinaryThreads) +
+           " threads, not " + std::to_string(p.threads.size());
+  }
+  for (size_t t = 0; t < p.threads.size(); t++) {
+    for (size_t i = 0; i < p.threads[t].size(); i++) {
+      const Op& op = p.threads[t][i];
+      Program one;
+      one.threads.resize(t + 1);
+      one.threads[t].push_back(op);
+      const std::vector<uint8_t> b = EncodeBinary(one);
+      const Op back = DecodeBinary(b.data(), b.size())->threads[t][0];
+      if (!(back == op)) {
+        return "thread " + std::to_string(t) + " op " + std::to_string(i + 1) + " '" +
+               FormatOp(op) + "': the binary form cannot hold it (it would become '" +
+               FormatOp(back) + "'; durations are whole multiples of 10us, deadlines up to " +
+               "2530us or far, advances up to 2560us)";
+      }
+    }
+  }
+  return "";
 }
 
 Program DecodeOpTriples(const uint8_t* data, size_t size) {

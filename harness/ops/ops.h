@@ -116,6 +116,10 @@ std::optional<Program> ParseProgram(std::string_view text, ParseError* err);
 std::vector<uint8_t> EncodeBinary(const Program& p);
 // Never fails on malformed ops; returns nullopt only for a bad header.
 std::optional<Program> DecodeBinary(const uint8_t* data, size_t size);
+// BinaryLoss(p): "" if DecodeBinary(EncodeBinary(p)) == p, else which thread
+// or op the binary form cannot hold (more than kMaxBinaryThreads threads, a
+// duration that is no whole number of units or out of range).
+std::string BinaryLoss(const Program& p);
 // Op triples with no header (what the fuzz targets take), read as the current
 // version. Never fails.
 Program DecodeOpTriples(const uint8_t* data, size_t size);

@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "harness/sim/choose/bytes.h"
 #include "harness/sim/choose/pct.h"
@@ -92,17 +94,27 @@ std::string Finding::ToString() const {
 namespace {
 
 [[noreturn]] void BadEnv(const char* var, const char* value) {
-  std::fprintf(stderr, "sim: bad value for %s: '%s'\n", var, value);
+  std::fprintf(stderr, "sim: bad value for %s: '%.160s'\n", var, value);  // a huge value stays one line
   std::exit(2);
 }
 
-void EnvU64(const char* var, uint64_t* out) {
+// Decimal, or hex with 0x; nothing else (strtoull alone took "-1" as
+// 2^64-1 and " 7" as 7), and the value must lie in [lo, hi]: an int field
+// must not wrap (POLLSTORM_SIM_PCT_DEPTH=4294967297 is not depth 1).
+void EnvU64(const char* var, uint64_t* out, uint64_t lo = 0, uint64_t hi = UINT64_MAX) {
   const char* v = std::getenv(var);
   if (v == nullptr || *v == '\0') return;
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long x = std::strtoull(v, &end, 0);
-  if (errno != 0 || *end != '\0') BadEnv(var, v);
+  const std::string_view s(v);
+  const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+  const std::string_view digits = hex ? s.substr(2) : s;
+  uint64_t x = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), x, hex ? 16 : 10);
+  if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size() ||
+      digits[0] == '+' || digits[0] == '-' || x < lo || x > hi) {
+    std::fprintf(stderr, "sim: bad value for %s: '%.160s' (expected a whole number in %llu..%llu)\n",
+                 var, v, static_cast<unsigned long long>(lo), static_cast<unsigned long long>(hi));
+    std::exit(2);
+  }
   *out = x;
 }
 
@@ -140,12 +152,12 @@ RunConfig RunConfig::WithEnv() const {
     }
   }
   uint64_t depth = static_cast<uint64_t>(c.pct_depth);
-  EnvU64("POLLSTORM_SIM_PCT_DEPTH", &depth);
+  EnvU64("POLLSTORM_SIM_PCT_DEPTH", &depth, 1, 16);
   c.pct_depth = static_cast<int>(depth);
-  EnvU64("POLLSTORM_SIM_PCT_STEPS", &c.pct_expected_steps);
-  EnvU64("POLLSTORM_SIM_MAX_STEPS", &c.max_steps);
+  EnvU64("POLLSTORM_SIM_PCT_STEPS", &c.pct_expected_steps, 1);
+  EnvU64("POLLSTORM_SIM_MAX_STEPS", &c.max_steps, 1);
   EnvBool("POLLSTORM_SIM_WEAK", &c.weak_memory);
-  EnvU64("POLLSTORM_SIM_ITERATIONS", &c.iterations);
+  EnvU64("POLLSTORM_SIM_ITERATIONS", &c.iterations, 1);
   EnvBool("POLLSTORM_SIM_RACES", &c.races_are_findings);
   EnvBool("POLLSTORM_SIM_CHECK_DETERMINISM", &c.check_determinism);
   EnvBool("POLLSTORM_SIM_DETECT_RACES", &c.detect_races);

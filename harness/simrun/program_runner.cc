@@ -572,6 +572,11 @@ std::string CheckProgram(const ops::Program& prog) {
   return "";
 }
 
+uint64_t DefaultMaxSteps(const ops::Program& prog) {
+  constexpr uint64_t kStepsPerOp = 100;
+  return std::max<uint64_t>(sim::rt::kDefaultMaxSteps, kStepsPerOp * prog.NumOps());
+}
+
 std::optional<sim::Finding> RunProgram(const ops::Program& prog, std::string_view variant,
                                        const sim::RunConfig& cfg, sim::CheckStats* stats) {
   std::optional<sim::Finding> f;

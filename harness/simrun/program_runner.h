@@ -59,6 +59,11 @@ inline constexpr int kDrainYields = 256;
 // Validates what the simulator cannot run; returns an error message or "".
 std::string CheckProgram(const ops::Program& prog);
 
+// DefaultMaxSteps(prog): the step bound (RunConfig::max_steps) a program
+// gets unless told otherwise: rt::kDefaultMaxSteps, or 100 scheduling points
+// per op for long programs (a 300 000-op program takes about 9 per op on
+// `fixed`; a fixed bound made long clean programs look like livelocks).
+uint64_t DefaultMaxSteps(const ops::Program& prog);
 
 // Runs prog under cfg (cfg.iterations executions) for the named variant.
 // Returns the first finding. The variant name must be valid (variants.h).

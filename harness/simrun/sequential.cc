@@ -10,6 +10,7 @@
 
 #include "harness/model/model.h"
 #include "harness/oracle/accounting.h"
+#include "harness/simrun/program_runner.h"
 #include "harness/sim/kernel.h"
 #include "harness/sim/sim_env.h"
 #include "harness/sim/thread.h"
@@ -331,9 +332,10 @@ void Body(const ops::Program& prog) {
 }  // namespace
 
 std::optional<sim::Finding> RunSequential(const ops::Program& prog, std::string_view variant,
-                                          uint64_t seed) {
+                                          uint64_t seed, uint64_t max_steps) {
   sim::RunConfig cfg;
   cfg.seed = seed;
+  cfg.max_steps = max_steps != 0 ? max_steps : DefaultMaxSteps(prog);
   cfg.iterations = 1;
   cfg.weak_memory = false;
   // fuzz_ops judges results against the model under one coarse schedule;

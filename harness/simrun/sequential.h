@@ -16,7 +16,8 @@
 
 namespace pollstorm::simrun {
 
+// max_steps: the step bound; 0 means DefaultMaxSteps(prog) (program_runner.h).
 std::optional<sim::Finding> RunSequential(const ops::Program& prog, std::string_view variant,
-                                          uint64_t seed = 1);
+                                          uint64_t seed = 1, uint64_t max_steps = 0);
 
 }  // namespace pollstorm::simrun
