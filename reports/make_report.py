@@ -230,10 +230,11 @@ def coverage_section(s):
     return "\n".join(out)
 
 
-def sim_section(s):
+def sim_section(s, key="sim"):
     """The simulator under PCT: per program, executions, the result, and the
-    probability bound 1/(n k^(d-1)) for the schedules explored."""
-    m = s.get("sim")
+    probability bound 1/(n k^(d-1)) for the schedules explored. key: sim, or
+    sim_tip for the second variant under test."""
+    m = s.get(key)
     if not m:
         return ""
     out = [f"<h2>Simulator: corpus/sim under PCT (depth {m.get('depth')}, weak memory) on "
@@ -264,9 +265,10 @@ def sim_section(s):
     return "\n".join(out)
 
 
-def fuzz_section(s, run_dir):
-    """Fuzzing: executions per second and coverage over time, per target."""
-    f = s.get("fuzz")
+def fuzz_section(s, run_dir, key="fuzz"):
+    """Fuzzing: executions per second and coverage over time, per target.
+    key: fuzz, or fuzz_tip for the second variant under test."""
+    f = s.get(key)
     if not f:
         return ""
     series = f.get("series") or {}
@@ -294,7 +296,7 @@ def fuzz_section(s, run_dir):
         ax.legend(fontsize=7, loc="lower left")
         ax2.legend(fontsize=7, loc="lower right")
         ax.set_title("fuzz exec/s and coverage over time")
-    p = plot(os.path.join(run_dir, "fuzz.png"), draw)
+    p = plot(os.path.join(run_dir, f"{key}.png"), draw)
     if p:
         out.append(f'<img src="{p}" alt="fuzz exec/s and coverage over time">')
     return "\n".join(out)
@@ -354,7 +356,8 @@ def generic_section(title, obj):
 # so a damaged summary.json is exit 2 naming the field, not a traceback.
 NUMBER = (numbers.Real,)
 TOP = {"steps": list, "findings": list, "storms": list, "bench": dict, "canary": dict,
-       "cross": dict, "sim": dict, "fuzz": dict, "coverage": dict, "mutation": dict,
+       "cross": dict, "sim": dict, "fuzz": dict, "sim_tip": dict, "fuzz_tip": dict,
+       "coverage": dict, "mutation": dict,
        "complete": bool}
 ITEMS = {
     "steps": {"name": (str,), "status": (str,)},
@@ -440,7 +443,9 @@ def page_of(s, run_dir):
     parts.append(bench_section(s, run_dir))
     parts.append(canary_section(s))
     parts.append(sim_section(s))
+    parts.append(sim_section(s, "sim_tip"))
     parts.append(fuzz_section(s, run_dir))
+    parts.append(fuzz_section(s, run_dir, "fuzz_tip"))
     parts.append(coverage_section(s))
     parts.append(mutation_section(s))
     parts.append("</body></html>")

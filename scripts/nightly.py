@@ -5,8 +5,8 @@
 
 Steps, in order, sharing the time budget: build (tsan, release), storms (TSan
 storms on every variant: time to detect for legacy and seed, the budget's share
-on every profile for the variant under test), sim (corpus/sim under PCT with
-its probability bound), fuzz, coverage (llvm-cov of
+on every profile for each variant under test), sim (corpus/sim under PCT with
+its probability bound, then generated programs), fuzz, coverage (llvm-cov of
 polldesc/ by the corpus), cross, bench, mutation (a rotating handful of
 mutants on a short night, all of them on a long one).
 A step whose tools are not built or installed yet is recorded as "skipped"
@@ -14,11 +14,14 @@ with the reason. Each run writes reports/runs/<UTC>/ (summary.json,
 index.html, findings.jsonl) and points reports/runs/latest at it before the
 first step, so an interrupted run still leaves a partial report.
 
-Findings are classified against corpus/known-findings.txt (one signature per
-line): the historical variants (legacy, seed) must be caught, and their known
-signatures are "known"; anything else is "new". --inject VARIANT makes that
-variant the one under test (its findings count as new), to check that the
-report puts them first.
+The variants under test are fixed (the audited port) and tip (Go's netpoll as
+it ships today): storms, sim and fuzz run on both. Findings are classified
+against corpus/known-findings.txt (one signature per line): the historical
+variants (legacy, seed) must be caught, and their known signatures are
+"known", as are the Go bugs fixed after the seed that fixed keeps (#59545,
+#33624); anything else is "new", and so is every finding on tip. --inject
+VARIANT makes that variant the only one under test (its findings count as
+new), to check that the report puts them first.
 
 Exit: 0 nothing new, 1 new findings, 2 usage error, 3 a step failed.
 """
@@ -39,7 +42,9 @@ from strictio import shown  # noqa: E402
 strictio.set_prog("nightly")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VARIANTS = ["legacy", "seed", "fixed"]
+VARIANTS = ["legacy", "seed", "fixed", "tip"]
+# The variants under test on a normal night: the audited port and Go's current code.
+UNDER_TEST = ["fixed", "tip"]
 PROFILES = ["mixed", "ready", "deadline", "reuse", "io"]
 STEPS = ["build", "storms", "sim", "fuzz", "coverage", "cross", "bench", "mutation"]
 HISTORICAL = {"legacy", "seed"}
@@ -170,8 +175,10 @@ class Run:
                 g["count"] = g.get("count", 1) + 1
                 g["after_s"] = min(g["after_s"], f.get("after_s", g["after_s"]))
                 return
-        under_test = self.inject or "fixed"
-        known = f.get("signature") in self.known and f.get("variant") != under_test
+        # Known: a listed signature, on a variant not under the injection;
+        # never on tip, where the harness hunts (every finding there is new).
+        known = (f.get("signature") in self.known and f.get("variant") != "tip"
+                 and f.get("variant") != self.inject)
         # Anything not known is new, including a historical variant caught by a
         # signature never seen before: new evidence that someone should read.
         f["status"] = "known" if known else "new"
@@ -233,23 +240,29 @@ def storm(run, variant, profile, seconds, lane="tsan", extra=()):
     return rec
 
 
+def under_test(run):
+    """The variants whose findings are new: the injected one, or fixed and tip."""
+    return [run.inject] if run.inject else list(UNDER_TEST)
+
+
 def step_storms(run):
-    under_test = run.inject or "fixed"
+    variants = under_test(run)
     # Time to detect for the historical variants: a few seeds each, short.
     for v in ("legacy", "seed"):
-        if v == under_test:
+        if v in variants:
             continue
         for seed in (1, 2, 3):
             storm(run, v, "mixed", 20, extra=["--seed", str(seed), "--stop-on-first"])
             run.log(f"  storm {v} seed {seed}: ttd {run.s['storms'][-1]['ttd_s']}")
-    # The variant under test: the storms' share of what is left, over every profile.
-    per = max(run.left() * 0.45 / len(PROFILES), 5)
-    for p in PROFILES:
-        rec = storm(run, under_test, p, per, extra=["--seed", str(int(time.time()) % 100000)])
-        run.log(f"  storm {under_test}/{p}: {rec['findings']} finding(s), "
-                f"{(rec['summary'] or {}).get('ops_per_s', 0):,.0f} ops/s")
+    # The variants under test: the storms' share of what is left, over every profile.
+    per = max(run.left() * 0.45 / len(PROFILES) / len(variants), 5)
+    for v in variants:
+        for p in PROFILES:
+            rec = storm(run, v, p, per, extra=["--seed", str(int(time.time()) % 100000)])
+            run.log(f"  storm {v}/{p}: {rec['findings']} finding(s), "
+                    f"{(rec['summary'] or {}).get('ops_per_s', 0):,.0f} ops/s")
     # Native throughput on the same profile, for the TSan cost ratio.
-    storm(run, under_test, "mixed", 10, lane="native")
+    storm(run, variants[0], "mixed", 10, lane="native")
     bad = [s for s in run.s["storms"] if s["exit"] not in (0, 1)]
     if bad:
         return "failed", f"{len(bad)} storm(s) ended with an internal error"
@@ -257,6 +270,17 @@ def step_storms(run):
 
 
 def step_sim(run):
+    """step_sim_one for each variant under test (summary keys sim, sim_tip)."""
+    notes = []
+    for i, v in enumerate(under_test(run)):
+        status, note = step_sim_one(run, v, "sim" if i == 0 else f"sim_{v}", len(under_test(run)))
+        if status != "ok":
+            return status, note
+        notes.append(note)
+    return "ok", "; ".join(notes)
+
+
+def step_sim_one(run, variant, key, shares):
     """The simulator under PCT (weak memory) on the variant under test: every
     corpus/sim program (the historical race shapes, the Fd read, the fired
     deadlines) as regressions, with PCT's probability bound for the schedules
@@ -265,7 +289,6 @@ def step_sim(run):
     sim = os.path.join(ROOT, "build", "release", "explore", "pollstorm-sim")
     if not os.path.exists(sim):
         return "skipped", "build/release has no pollstorm-sim"
-    variant = run.inject or "fixed"
     iters = 200000 if run.left() < 2 * 3600 else 5000000
     progs = sorted(f for f in os.listdir(os.path.join(ROOT, "corpus", "sim")) if f.endswith(".txt"))
     rows = []
@@ -298,12 +321,12 @@ def step_sim(run):
         elif r.returncode != 0:
             return "failed", f"pollstorm-sim exit {r.returncode} on {prog}: {r.stderr.strip()[-200:]}"
         rows.append(row)
-    run.s["sim"] = {"variant": variant, "chooser": "pct", "depth": 3, "iterations": iters,
-                    "programs": rows}
+    run.s[key] = {"variant": variant, "chooser": "pct", "depth": 3, "iterations": iters,
+                  "programs": rows}
     found = sum("finding" in r for r in rows)
     # Programs nobody wrote: generated swarm programs (pollstorm-sim explore),
     # weak memory, random and PCT in turn. corpus/sim above is the regressions.
-    secs = 300 if run.left() < 2 * 3600 else 1800
+    secs = (300 if run.left() < 2 * 3600 else 1800) // shares
     t0 = time.monotonic()
     r = sh([sim, "explore", "--variant", variant, "--mode", "weak", "--time", f"{secs}s",
             "--no-races", "--max-findings", "3", "--out", os.path.join(run.dir, "sim-explore")],
@@ -325,7 +348,7 @@ def step_sim(run):
                          "signature": f"sim-explore:{variant}:{re.sub(r'[0-9]+', '#', msg)}",
                          "after_s": ex["seconds"], "repro": rep_.group(1) if rep_ else "",
                          "detail": block[-3000:]}, "sim")
-    run.s["sim"]["explore"] = ex
+    run.s[key]["explore"] = ex
     if r.returncode not in (0, 1):
         return "failed", f"pollstorm-sim explore exit {r.returncode}: {r.stderr.strip()[-200:]}"
     return "ok", (f"{len(rows)} programs x {iters} PCT executions on {variant}: {found} with a "
@@ -334,10 +357,21 @@ def step_sim(run):
 
 
 def step_fuzz(run):
-    """Both targets on the variant under test, resuming from and merging back
+    """step_fuzz_one for each variant under test (summary keys fuzz, fuzz_tip)."""
+    variants = under_test(run)
+    per = max(int(run.left() * 0.2 / 2 / len(variants)), 15)
+    notes = []
+    for i, v in enumerate(variants):
+        status, note = step_fuzz_one(run, v, "fuzz" if i == 0 else f"fuzz_{v}", per)
+        if status != "ok":
+            return status, note
+        notes.append(note)
+    return "ok", "; ".join(notes)
+
+
+def step_fuzz_one(run, variant, key, per):
+    """Both targets on one variant, resuming from and merging back
     into build/fuzz-corpus/ (scripts/pollstorm fuzz)."""
-    per = max(int(run.left() * 0.2 / 2), 15)
-    variant = run.inject or "fixed"
     r = sh(["scripts/pollstorm", "fuzz", "--time", str(per), "--variant", variant],
            capture_output=True, text=True, timeout=per * 2 + 900)
     stats = re.findall(r"(fuzz_\w+) stat::(\w+):\s+(\d+)", r.stdout + r.stderr)
@@ -357,7 +391,7 @@ def step_fuzz(run):
                    log, re.M)]
         if pts:
             series[t] = pts
-    run.s["fuzz"] = {"variant": variant, "seconds_per_target": per,
+    run.s[key] = {"variant": variant, "seconds_per_target": per,
                      "stats": {f"{t} {k}": int(v) for t, k, v in stats}, "series": series}
     for m in re.finditer(r"^(FINDING ([a-z-]+): [^\n]*)\n  reproducer \(([^)]*)\):\n((?:    .*\n)*)"
                          r"  repro: ([^\n]*)", r.stdout, re.M):
