@@ -82,6 +82,7 @@ struct Coverage {
 inline constexpr int kGenMinThreads = 2;
 inline constexpr int kGenMaxThreads = 4;
 inline constexpr int kGenMaxDescs = 4;
+// Drawn ops per thread; the shapes (at most 7 ops in all) come on top.
 inline constexpr int kGenMaxOpsPerThread = 5;
 
 // Generate(seed): one swarm program. Every program has at least one wait or
