@@ -70,6 +70,8 @@ finding is minimised and printed as a text program with its replay.
   --programs N       stop after N programs
   --per-program N    executions per program (default 100)
   --max-findings N   stop after N findings (default 1)
+  --sequential       judge each program with fuzz_ops's oracle instead (one
+                     execution, compared with the model after every op)
   --help             this text
 
 Exit status: 0 clean, 1 finding, 2 bad usage or input, 3 internal error.
@@ -190,14 +192,14 @@ Cli Parse(int argc, char** argv) {
   }
   if (c.cmd == "explore") {
     if (!c.file.empty()) Usage("explore generates its programs: unexpected argument '" + cli::Shown(c.file) + "'");
-    if (c.sequential || !c.cfg.replay.empty()) Usage("explore takes no --sequential and no --replay");
+    if (!c.cfg.replay.empty()) Usage("explore generates its programs: it takes no --replay");
   } else if (c.file.empty()) {
     Usage("expected a program file");
   }
   if (c.cmd == "run" && (!c.out.empty() || c.force)) {
     Usage(std::string(c.out.empty() ? "--force" : "--out") + " is for minimize; run writes nothing");
   }
-  if (c.sequential && (c.cmd != "run" || !c.cfg.replay.empty())) {
+  if (c.sequential && (c.cmd == "minimize" || !c.cfg.replay.empty())) {
     Usage("--sequential runs one execution of 'run': it takes no --replay and no minimize");
   }
   if (c.cmd == "minimize") {
@@ -369,13 +371,19 @@ int Explore(const Cli& c) {
     cfg.weak_memory = c.mode == "weak";
     cfg.chooser = c.mode == "pct" || (c.mode == "weak" && n % 2 == 1) ? sim::ChooserKind::kPct
                                                                       : sim::ChooserKind::kRandom;
+    // --sequential: fuzz_ops's oracle (one execution, compared with the model).
+    const simrun::ProgramCheck check = [&](const ops::Program& q) {
+      return c.sequential ? simrun::RunSequential(q, c.variant, seed)
+                          : simrun::RunProgram(q, c.variant, cfg);
+    };
     sim::CheckStats st;
-    auto f = simrun::RunProgram(p, c.variant, cfg, &st);
-    executions += st.executions;
+    auto f = c.sequential ? simrun::RunSequential(p, c.variant, seed)
+                          : simrun::RunProgram(p, c.variant, cfg, &st);
+    executions += c.sequential ? 1 : st.executions;
     if (!f) continue;
     findings++;
     const std::string shape = simrun::FindingShape(*f);
-    const ops::Program q = simrun::MinimizeProgram(p, c.variant, cfg, &*f);
+    const ops::Program q = simrun::MinimizeProgram(p, check, &*f);
     ensure_dir();
     const std::string file = dir + "/finding-" + std::to_string(findings) + ".txt";
     const std::string text = ops::FormatProgram(q);
@@ -383,7 +391,8 @@ int Explore(const Cli& c) {
       std::ofstream o(file);
       if (!o) Usage("cannot write '" + file + "' (--out)");
       o << "# found by: pollstorm-sim explore --variant " << c.variant << " --mode " << c.mode
-        << " --seed " << seed << " --programs 1 --per-program " << c.per_program << "\n"
+        << " --seed " << seed << " --programs 1 --per-program " << c.per_program
+        << (c.sequential ? " --sequential" : "") << "\n"
         << "# " << shape << "\n" << text;
     }
     f->schedule_hex = OneLine(f->schedule_hex);
@@ -393,13 +402,18 @@ int Explore(const Cli& c) {
                 elapsed(), static_cast<unsigned long long>(executions), ops::FormatProgram(p).c_str());
     std::printf("  minimised program (%zu ops), written to %s:\n%s", q.NumOps(), file.c_str(),
                 text.c_str());
-    Cli rc = c;
-    rc.cfg.weak_memory = cfg.weak_memory;
-    std::printf("  repro: %s\n", Repro(rc, file, *f).c_str());
+    if (c.sequential) {
+      std::printf("  repro: scripts/pollstorm sim run %s --variant %s --sequential --seed %llu\n",
+                  file.c_str(), c.variant.c_str(), static_cast<unsigned long long>(seed));
+    } else {
+      Cli rc = c;
+      rc.cfg.weak_memory = cfg.weak_memory;
+      std::printf("  repro: %s\n", Repro(rc, file, *f).c_str());
+    }
     std::printf("  regenerate: scripts/pollstorm sim explore --variant %s --mode %s --seed %llu "
-                "--programs 1 --per-program %llu\n",
+                "--programs 1 --per-program %llu%s\n",
                 c.variant.c_str(), c.mode.c_str(), static_cast<unsigned long long>(seed),
-                static_cast<unsigned long long>(c.per_program));
+                static_cast<unsigned long long>(c.per_program), c.sequential ? " --sequential" : "");
     std::fflush(stdout);
     if (findings >= c.max_findings) {
       n++;
@@ -409,7 +423,7 @@ int Explore(const Cli& c) {
   std::printf("%s: %llu generated programs, %llu executions in %.1f s (variant %s, mode %s, seed %llu)\n",
               findings ? "findings" : "clean", static_cast<unsigned long long>(n),
               static_cast<unsigned long long>(executions), elapsed(), c.variant.c_str(),
-              c.mode.c_str(), static_cast<unsigned long long>(c.cfg.seed));
+              c.sequential ? "sequential" : c.mode.c_str(), static_cast<unsigned long long>(c.cfg.seed));
   std::printf("coverage: %s", cov.ToString().c_str());
   return findings ? 1 : 0;
 }

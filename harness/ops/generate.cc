@@ -10,7 +10,7 @@ constexpr const char* kClassNames[kNumArgClasses] = {
     "deadline-zero",    "deadline-far",     "rearm-while-parked", "reuse-unblock-close-open",
     "close-after-unblock", "open-after-close", "everr-on",       "everr-off",
     "io",               "read",             "unblock-racing-wait", "deadline-racing-wait", "ready-r",
-    "ready-w",          "ready-rw",         "advance"};
+    "ready-w",          "ready-rw",         "advance",          "counters-near-wrap"};
 
 // The longest deadline that counts as "fires within the program": the
 // generator's own short deadlines are 10..50 us; an advance adds at most
@@ -196,12 +196,24 @@ Program Generate(uint64_t seed) {
     InsertAt(r, p.threads[r.Below(s.threads)],
              {Make(read ? OpKind::kRead : OpKind::kWait, DrawDesc(r, s), read ? 'r' : DrawMode(r, false))});
   }
+  // A quarter of the programs start every descriptor's counters just below a
+  // boundary (tip's fdseq at its 16-bit info field, the 20-bit mask, the
+  // 25-bit tag; rseq/wseq at 2^64), so a few reuses cross it. Drawn from a
+  // stream of its own: the ops of every seed stay what they were.
+  Rng c(seed ^ 0xc0ffee5eedull);
+  if (c.Coin(1, 4)) {
+    const uint64_t fdseq_edges[] = {uint64_t{1} << 16, uint64_t{1} << 20, uint64_t{1} << 25};
+    p.counters.fdseq = fdseq_edges[c.Below(3)] - 1 - static_cast<uint64_t>(c.Below(3));
+    p.counters.rseq = UINT64_MAX - static_cast<uint64_t>(c.Below(4));
+    p.counters.wseq = UINT64_MAX - static_cast<uint64_t>(c.Below(4));
+  }
   return p;
 }
 
 Classification Classes(const Program& p) {
   Classification c;
   auto set = [&c](ArgClass a) { c.classes[static_cast<int>(a)] = true; };
+  if (p.counters.Any()) set(ArgClass::kCountersNearWrap);
   for (size_t t = 0; t < p.threads.size(); t++) {
     const auto& th = p.threads[t];
     for (size_t i = 0; i < th.size(); i++) {

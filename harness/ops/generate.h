@@ -55,8 +55,9 @@ enum class ArgClass : uint8_t {
   kReadyW,
   kReadyRW,
   kAdvance,
+  kCountersNearWrap,   // a `counters` header: fdseq/rseq/wseq start just below a boundary
 };
-inline constexpr int kNumArgClasses = 20;
+inline constexpr int kNumArgClasses = 21;
 const char* ArgClassName(ArgClass c);
 
 // What one program exercises: op kinds (each counted once per program) and
@@ -82,6 +83,7 @@ struct Coverage {
 inline constexpr int kGenMinThreads = 2;
 inline constexpr int kGenMaxThreads = 4;
 inline constexpr int kGenMaxDescs = 4;
+// Drawn ops per thread; the shapes (at most 7 ops in all) come on top.
 inline constexpr int kGenMaxOpsPerThread = 5;
 
 // Generate(seed): one swarm program. Every program has at least one wait or

@@ -1,5 +1,7 @@
 #include "harness/simrun/minimize.h"
 
+#include <utility>
+
 #include "harness/simrun/program_runner.h"
 
 namespace pollstorm::simrun {
@@ -20,9 +22,14 @@ std::string FindingShape(const sim::Finding& f) {
 
 ops::Program MinimizeProgram(ops::Program p, std::string_view variant, const sim::RunConfig& cfg,
                              sim::Finding* f) {
+  return MinimizeProgram(
+      std::move(p), [&](const ops::Program& q) { return RunProgram(q, variant, cfg); }, f);
+}
+
+ops::Program MinimizeProgram(ops::Program p, const ProgramCheck& run, sim::Finding* f) {
   const std::string shape = FindingShape(*f);
   auto keep = [&](const ops::Program& q) {
-    auto g = RunProgram(q, variant, cfg);
+    auto g = run(q);
     if (!g || FindingShape(*g) != shape) return false;
     *f = *g;
     return true;

@@ -2,6 +2,7 @@
 // minimize, and every finding of pollstorm-sim explore).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,8 +20,11 @@ namespace pollstorm::simrun {
 std::string FindingShape(const sim::Finding& f);
 
 // Greedy one-op removal to a fixpoint, then emptied threads dropped: a
-// removal is kept if RunProgram(q, variant, cfg) still gives a finding of
-// f's shape. *f becomes the finding of the returned program.
+// removal is kept if run(q) still gives a finding of f's shape. *f becomes
+// the finding of the returned program.
+using ProgramCheck = std::function<std::optional<sim::Finding>(const ops::Program&)>;
+ops::Program MinimizeProgram(ops::Program p, const ProgramCheck& run, sim::Finding* f);
+// The same with RunProgram(q, variant, cfg) as the check.
 ops::Program MinimizeProgram(ops::Program p, std::string_view variant, const sim::RunConfig& cfg,
                              sim::Finding* f);
 
