@@ -61,6 +61,27 @@ class PollCache {
     mu_.unlock();
   }
 
+  // PollCache::StopTimers(): the server's destructor (GO-DIFF: Go never frees
+  // pollDescs): disarm every descriptor's timers and wait out a callback
+  // still running, so none touches freed memory.
+  void StopTimers() {
+    ForEachCarved([](PD& pd) {
+      pd.rt_.Delete();
+      pd.wt_.Delete();
+      pd.rt_.WaitIdle();
+      pd.wt_.WaitIdle();
+    });
+  }
+
+  // PollCache::WaitTimersIdle(): until no deadline callback of any descriptor
+  // runs (see PollServer::WaitCallbacksIdle).
+  void WaitTimersIdle() {
+    ForEachCarved([](PD& pd) {
+      pd.rt_.WaitIdle();
+      pd.wt_.WaitIdle();
+    });
+  }
+
   // Every descriptor ever carved (quiescent use only: the server's destructor).
   template <class F>
   void ForEachCarved(F&& f) {
@@ -95,14 +116,7 @@ class PollServer {
   // no operation runs on any of its descriptors; it then deletes their timers
   // and waits out a callback that is still running, so none touches freed
   // memory.
-  ~PollServer() {
-    cache_.ForEachCarved([](PD& pd) {
-      pd.rt_.Delete();
-      pd.wt_.Delete();
-      pd.rt_.WaitIdle();
-      pd.wt_.WaitIdle();
-    });
-  }
+  ~PollServer() { cache_.StopTimers(); }
 
   // PollServer::Open(fd) -> (pd, errno)           GO: poll_runtime_pollOpen
   // Takes a descriptor from the cache, starts a new incarnation (bumping
@@ -214,12 +228,7 @@ class PollServer {
   // may have made its G runnable and not yet applied its delta (tip applies
   // it after goready, by design: the count may be high for a moment, never
   // low). Only while no operation starts. Not Go (Go never needs it).
-  void WaitCallbacksIdle() {
-    cache_.ForEachCarved([](PD& pd) {
-      pd.rt_.WaitIdle();
-      pd.wt_.WaitIdle();
-    });
-  }
+  void WaitCallbacksIdle() { cache_.WaitTimersIdle(); }
 
   // Called by the cache for each descriptor it carves (GO-DIFF: Go's memory
   // is zeroed; see CounterOrigin). Before publication: plain writes.

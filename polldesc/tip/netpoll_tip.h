@@ -454,14 +454,7 @@ class PollServer<Env, Tip> {
   PollServer& operator=(const PollServer&) = delete;
 
   // GO-DIFF: Go never frees pollDescs (see PollServer's primary template).
-  ~PollServer() {
-    cache_.ForEachCarved([](PD& pd) {
-      pd.rt_.Delete();
-      pd.wt_.Delete();
-      pd.rt_.WaitIdle();
-      pd.wt_.WaitIdle();
-    });
-  }
+  ~PollServer() { cache_.StopTimers(); }
 
   // GO: poll_runtime_pollOpen
   std::pair<PD*, int> Open(uintptr_t fd) {
@@ -576,12 +569,7 @@ class PollServer<Env, Tip> {
   // may have made its G runnable and not yet applied its delta (tip applies
   // it after goready, by design: the count may be high for a moment, never
   // low). Only while no operation starts. Not Go (Go never needs it).
-  void WaitCallbacksIdle() {
-    cache_.ForEachCarved([](PD& pd) {
-      pd.rt_.WaitIdle();
-      pd.wt_.WaitIdle();
-    });
-  }
+  void WaitCallbacksIdle() { cache_.WaitTimersIdle(); }
 
   // Called by the cache for each descriptor it carves: Go's persistentalloc
   // memory is zeroed; a harness may start the counters elsewhere to drive
