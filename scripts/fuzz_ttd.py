@@ -41,7 +41,7 @@ def main(argv):
             strictio.fail(f"{a} needs a value")
         v = argv[i + 1]
         if a == "--variant":
-            known = ("legacy", "seed", "fixed")  # the variants fuzz_ttd always took
+            known = ("legacy", "seed", "fixed", "tip")
             if v not in known:
                 strictio.fail(f"unknown variant '{shown(v)}' (known: {', '.join(known)})")
             variant = v
