@@ -206,7 +206,10 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         }
         server_->InjectList(list, delta);
         std::atomic_signal_fence(std::memory_order_seq_cst);
-        if (!taken) {  // dropped by the poll loop (tip: another incarnation's tag): owes no wake
+        // Dropped by the poll loop: owes no wake only if the key is stale (tip:
+        // another incarnation's tag). A dropped event for the incarnation
+        // still published is counted as delivered, so its obligation stands.
+        if (!taken && s.key.load(std::memory_order_acquire) != key) {
           stale_ready_dropped_.fetch_add(1, kRelaxed);
           break;
         }

@@ -60,6 +60,10 @@ struct Oracle {
   // everr(on) ops per descriptor object and the incarnation their event was
   // captured for (an event belongs to one incarnation: Go #59545).
   std::map<std::pair<const void*, uint64_t>, uint64_t> everr_on;
+  // The epoll user data of each descriptor object's open incarnation (0 while
+  // it is closed): an event with this key is for the current incarnation, and
+  // the port may not drop it.
+  std::map<const void*, uint64_t> current_key;
   std::vector<HostSlot> slots;
   std::vector<Waiting> threads;
   std::vector<bool> done;
@@ -221,9 +225,10 @@ struct World {
       if ((m == 0 && mode == kModeWrite) || (m == 1 && mode == kModeRead)) continue;
       o->ready[m][pd].started++;
     }
-    // An event the poll loop dropped (tip: another incarnation's tag) owes
-    // no wake: only a delivered one counts as finished.
-    if (!server->ReadyEvent(key, mode)) return;
+    // An event the poll loop dropped owes no wake only if it was stale (tip:
+    // another incarnation's tag). A dropped event for the open incarnation
+    // is counted as delivered, so its waiter's obligation stands.
+    if (!server->ReadyEvent(key, mode) && o->current_key[pd] != key) return;
     for (int m : {0, 1}) {
       if ((m == 0 && mode == kModeWrite) || (m == 1 && mode == kModeRead)) continue;
       o->ready[m][pd].finished++;
@@ -332,7 +337,11 @@ struct World {
             break;
           }
         }
-        server->Close(s.reg.load(std::memory_order_relaxed)->pd);
+        {
+          PD* pd = s.reg.load(std::memory_order_relaxed)->pd;
+          o->current_key[pd] = 0;  // before pollClose: its fdseq bump makes old keys stale
+          server->Close(pd);
+        }
         if (kernel != nullptr) kernel->Close(s.fd.load(std::memory_order_relaxed));
         hs.closed = true;
         break;
@@ -349,6 +358,7 @@ struct World {
         PD* pd = server->Open(static_cast<uintptr_t>(fd)).first;
         hs.inc++;
         Reg* reg = sim::Make<Reg>(Reg{pd, server->EventKey(pd), hs.inc});
+        o->current_key[pd] = reg->key;
         // release: pairs with the writer's acquire load (io ops).
         if (kernel != nullptr) s.fd.store(fd, std::memory_order_release);
         s.reg.store(reg, std::memory_order_release);
@@ -531,9 +541,9 @@ void Body(const ops::Program& prog) {
     const int fd = uses_fds ? world->kernel->Pipe() : -1;
     if (uses_fds) (*world->slots)[d].fd.store(fd, std::memory_order_release);
     auto* pd = world->server->Open(static_cast<uintptr_t>(fd)).first;
-    (*world->slots)[d].reg.store(
-        sim::Make<typename W::Reg>(typename W::Reg{pd, world->server->EventKey(pd), 0}),
-        std::memory_order_release);
+    auto* reg = sim::Make<typename W::Reg>(typename W::Reg{pd, world->server->EventKey(pd), 0});
+    o->current_key[pd] = reg->key;
+    (*world->slots)[d].reg.store(reg, std::memory_order_release);
   }
   std::vector<sim::JoinHandle> hs;
   for (int t = 0; t < nthreads; t++) {
