@@ -225,19 +225,45 @@ def mode_tsan_storm(scratch, budget):
 SIM_CORPUS_SHARE = 0.25
 
 
+def known_programs(src, variant):
+    """corpus/known programs that must be clean on variant (their `# clean-on:`
+    line names it), with their `# env:` settings: the Go bugs fixed after the
+    seed, regressions for the variant that fixed them. [(relpath, env)]."""
+    d = os.path.join(src, "corpus", "known")
+    out = []
+    for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        if not f.endswith(".txt"):
+            continue
+        clean, env = [], {}
+        with open(os.path.join(d, f)) as fh:
+            for line in fh:
+                if line.startswith("# clean-on:"):
+                    clean = line.split(":", 1)[1].split()
+                elif line.startswith("# env:"):
+                    for kv in line.split(":", 1)[1].split():
+                        k, _, v = kv.partition("=")
+                        env[k] = v
+        if variant in clean:
+            out.append((os.path.join("corpus", "known", f), env))
+    return out
+
+
 def sim_programs(scratch, bdir, budget, chooser, weak):
-    """corpus/sim programs (regressions) on the mutant's variant with the given chooser,
+    """corpus/sim programs (regressions), and the corpus/known programs the
+    variant must be clean on, on the mutant's variant with the given chooser,
     under weak memory or sequential consistency: (result or None, spent)."""
     spent = 0.0
-    progs = sorted(f for f in os.listdir(os.path.join(scratch.src, "corpus", "sim"))
-                   if f.endswith(".txt"))
-    for prog in progs:
+    progs = [(os.path.join("corpus", "sim", f), {})
+             for f in sorted(os.listdir(os.path.join(scratch.src, "corpus", "sim")))
+             if f.endswith(".txt")] + known_programs(scratch.src, scratch.variant)
+    for rel, env in progs:
+        prog = os.path.basename(rel)
         rc, out, secs, timed_out = run_timed(
             [os.path.join(bdir, "explore", "pollstorm-sim"), "run",
-             os.path.join(scratch.src, "corpus", "sim", prog), "--variant", scratch.variant,
+             os.path.join(scratch.src, rel), "--variant", scratch.variant,
              "--iterations", "2000", "--no-races", "--chooser", chooser]
             + ([] if weak else ["--sc"]),
-            max(budget / len(progs), 1))
+            max(budget / len(progs), 1), env=dict(os.environ, **env))
         spent += secs
         if timed_out:
             # The simulator bounds every execution itself (a livelock is a
