@@ -392,7 +392,7 @@ def mode_aarch64(scratch, budget):
 
 
 def mode_go_diff(scratch, budget):
-    """The Go differential on `fixed`: a disagreement with Go's trace kills."""
+    """The Go differential on the mutant's variant: a disagreement with Go's trace kills."""
     runner = os.path.join(scratch.src, "tests", "go_diff", "run.sh")
     if not os.path.exists(runner):
         return {"result": "n/a", "how": "tests/go_diff not in this tree", "seconds": 0}
@@ -404,11 +404,11 @@ def mode_go_diff(scratch, budget):
     rc, out, secs, timed_out = run_timed(
         ["bash", runner, "compare", os.path.join(scratch.src, "tests", "go_diff", "scenarios.txt"),
          os.path.join(scratch.work, "go_diff.work"), "--",
-         os.path.join(bdir, "tests", "go_diff"), "--variant", "fixed"], budget + 30)
+         os.path.join(bdir, "tests", "go_diff"), "--variant", scratch.variant], budget + 30)
     if timed_out:
         return {"result": "killed", "how": "the differential hung past its budget", "seconds": secs}
     if rc == 1:
-        m = re.findall(r"DISAGREE fixed (\S+ \([^)]*\)[^\n]{0,80})", out)
+        m = re.findall(r"DISAGREE " + re.escape(scratch.variant) + r" (\S+ \([^)]*\)[^\n]{0,80})", out)
         how = f"{len(m)} step(s) differ from Go, first {m[0]}" if m else "disagreement"
         return {"result": "killed", "how": how, "seconds": secs}
     if rc == 0:
