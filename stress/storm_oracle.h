@@ -99,7 +99,7 @@ void Storm<V>::CheckResult(int self, int si, int mode, int err, uint64_t inc, PD
         Report(MakeFinding("unexplained-notpollable", "event error reported without EPOLLERR on " + where,
                 "unexplained-notpollable:" + std::string(V::kName)),
                si, mode);
-      } else if (s.everr_inc.load(kRelaxed) != inc) {
+      } else if (s.everr_inc.load(kRelaxed) != inc && oracle::StaleEventsChecked(V::kName)) {
         // An everr(on) reached this descriptor object, but none was sent for
         // this incarnation: an earlier incarnation's event error (Go #59545).
         Report(MakeFinding("stale-event-error",

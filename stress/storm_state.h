@@ -45,7 +45,7 @@
 #include <vector>
 
 #include "harness/findings/finding.h"
-#include "harness/oracle/accounting.h"
+#include "harness/oracle/known_bugs.h"
 #include "polldesc/real.h"
 #include "stress/storm.h"
 

@@ -114,7 +114,7 @@ int Storm<V>::Run() {
   watchdog_stop_.store(true, kRelaxed);
   watchdog.join();
   // Every descriptor unblocked, every thread gone: netpollWaiters must be 0
-  // (harness/oracle/accounting.h: tip always; the seed's drift, #33624, only
+  // (harness/oracle/known_bugs.h: tip always; the seed's drift, #33624, only
   // when asked).
   // True quiescence first: the poller's last round and every deadline
   // callback applied their deltas (tip applies them after goready).

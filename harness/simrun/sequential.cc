@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "harness/model/model.h"
-#include "harness/oracle/accounting.h"
+#include "harness/oracle/known_bugs.h"
 #include "harness/simrun/program_runner.h"
 #include "harness/sim/kernel.h"
 #include "harness/sim/sim_env.h"

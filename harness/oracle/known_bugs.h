@@ -1,4 +1,4 @@
-// harness/oracle/accounting.h: when the oracles judge netpollWaiters
+// harness/oracle/known_bugs.h: when the oracles judge netpollWaiters
 // (DESIGN.md §4, accounting; Go #33624, #61454).
 //
 // Tip's delta accounting must be exact: at every quiescent point the count is
@@ -27,6 +27,13 @@ namespace pollstorm::oracle {
 inline bool AccountingWaitsForCallbacks() {
   const char* e = std::getenv("POLLSTORM_ACCOUNTING_NO_QUIESCE");
   return e == nullptr || std::string_view(e) != "1";
+}
+
+// Go #59545: an event error sent for one incarnation and seen by a later one.
+inline bool StaleEventsChecked(std::string_view variant) {
+  if (variant == Tip::kName) return true;
+  const char* e = std::getenv("POLLSTORM_CHECK_STALE_EVENTS");
+  return e != nullptr && std::string_view(e) == "1";
 }
 
 inline bool AccountingChecked(std::string_view variant) {
