@@ -413,6 +413,19 @@ TYPED_TEST(PollDescTest, EventErrorIsReportedOnReadsOnly) {
   this->CloseMem(pd);
 }
 
+// The event error is the poller's state, not the deadline's: a deadline
+// change must leave it alone (tip: publishInfo keeps the eventErr bit, "Set
+// all of x except the pollEventErr bit"; before tip, everr is its own field).
+TYPED_TEST(PollDescTest, DeadlineChangesLeaveTheEventErrorAlone) {
+  auto* pd = this->OpenMem();
+  this->server_.ErrEvent(this->server_.EventKey(pd), true);
+  pd->SetDeadline(Ms(60000), kModeRead);
+  EXPECT_EQ(pd->Reset(kModeRead), kPollErrNotPollable);
+  pd->SetDeadline(0, kModeReadWrite);
+  EXPECT_EQ(pd->Reset(kModeRead), kPollErrNotPollable);
+  this->CloseMem(pd);
+}
+
 TYPED_TEST(PollDescTest, ErrorPrecedenceIsClosingThenTimeoutThenEventError) {
   auto* pd = this->OpenMem();
   this->server_.ErrEvent(this->server_.EventKey(pd), true);
