@@ -21,6 +21,28 @@ namespace pollstorm {
 
 inline constexpr std::size_t kPollBlockSize = 4096;  // GO: pollBlockSize
 
+// GO: netpoll's mode from an epoll event mask (netpoll_epoll.go, the same in
+// every version ported here): 'r', 'w', 'r'+'w', or 0 for none.
+inline int EpollEventMode(uint32_t events) {
+  int mode = 0;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) mode += kModeRead;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) mode += kModeWrite;
+  return mode;
+}
+
+// ReadyEventVia(server, key, mode): one in-memory readiness event, what the
+// poll loop does for it (the server's ReadyInto, then injectglist and the
+// delta); returns whether the event was for the current incarnation. Shared
+// by both servers, whose ReadyInto differ.
+template <class Server>
+bool ReadyEventVia(Server& server, uint64_t key, int mode) {
+  GList<typename Server::G> to_run;
+  int32_t delta = 0;
+  const bool taken = server.ReadyInto(key, mode, to_run, &delta);
+  server.InjectList(to_run, delta);
+  return taken;
+}
+
 template <class PD, class Env>
 class PollCache {
  public:
@@ -176,9 +198,7 @@ class PollServer {
   // alone, then netpollready. Returns the netpollWaiters delta: always 0
   // before tip, which never adjusted the count on this path (#33624).
   int32_t PollEvent(uint64_t key, uint32_t events, GList<G>& to_run) {
-    int mode = 0;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) mode += kModeRead;
-    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) mode += kModeWrite;
+    const int mode = EpollEventMode(events);
     if (mode == 0) return 0;
     PD* pd = KeyPd(key);
     pd->SetEventErr(events == EPOLLERR);
@@ -195,13 +215,7 @@ class PollServer {
     KeyPd(key)->NetpollReady(to_run, mode);
     return true;
   }
-  bool ReadyEvent(uint64_t key, int mode) {
-    GList<G> to_run;
-    int32_t delta = 0;
-    const bool taken = ReadyInto(key, mode, to_run, &delta);
-    InjectList(to_run, delta);
-    return taken;
-  }
+  bool ReadyEvent(uint64_t key, int mode) { return ReadyEventVia(*this, key, mode); }
   void ErrEvent(uint64_t key, bool err) { KeyPd(key)->SetEventErr(err); }
   // PollServer::Ready(pd, mode): an event for pd's current incarnation.
   void Ready(PD* pd, int mode) { ReadyEvent(EventKey(pd), mode); }

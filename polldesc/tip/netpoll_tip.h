@@ -510,9 +510,7 @@ class PollServer<Env, Tip> {
   // Returns the netpollWaiters delta. Events whose tag is not the
   // descriptor's current fdseq belong to an earlier incarnation: dropped.
   int32_t PollEvent(uint64_t key, uint32_t events, GList<G>& to_run) {
-    int mode = 0;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) mode += kModeRead;
-    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) mode += kModeWrite;
+    const int mode = EpollEventMode(events);
     if (mode == 0) return 0;
     PD* pd = KeyPd(key);
     const uintptr_t tag = tip::TaggedPointerTag(key);
@@ -530,13 +528,7 @@ class PollServer<Env, Tip> {
     *delta += pd->NetpollReady(to_run, mode);
     return true;
   }
-  bool ReadyEvent(uint64_t key, int mode) {
-    GList<G> to_run;
-    int32_t delta = 0;
-    const bool taken = ReadyInto(key, mode, to_run, &delta);
-    InjectList(to_run, delta);
-    return taken;
-  }
+  bool ReadyEvent(uint64_t key, int mode) { return ReadyEventVia(*this, key, mode); }
   void ErrEvent(uint64_t key, bool err) {
     PD* pd = KeyPd(key);
     const uintptr_t tag = tip::TaggedPointerTag(key);
