@@ -66,6 +66,8 @@ struct StormConfig {
   // --seq-start): near a wrap or a field boundary, the storm's reuse drives
   // them across it.
   uint64_t fdseq_start = 0, seq_start = 0;
+  // The history check (storm_history.h): ops recorded per thread, 0: off.
+  uint64_t history_ops = 250000;
 };
 
 int RunStormWorker(const StormConfig& cfg);

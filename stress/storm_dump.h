@@ -83,7 +83,7 @@ void Storm<V>::Report(Finding f, int si, int mode) {
   f.seed = cfg_.seed;
   f.after_s = (Now() - start_) / 1e9;
   f.repro = Repro();
-  f.detail = Dump(si);
+  if (f.detail.empty()) f.detail = Dump(si);
   findings_.fetch_add(1, kRelaxed);
   std::lock_guard<std::mutex> l(report_mu_);
   std::printf("FINDING\t%s\n", FindingToJson(f).c_str());

@@ -26,7 +26,7 @@ namespace pollstorm::storm {
 namespace {
 
 template <class V>
-void Storm<V>::OpenSlot(int si) {
+void Storm<V>::OpenSlot(int si, int self) {
   Slot<V>& s = slots_[si];
   uintptr_t fd = ~uintptr_t{0};
   if (cfg_.profile->io) {
@@ -39,7 +39,9 @@ void Storm<V>::OpenSlot(int si) {
     s.wfd.store(p[1], kRelaxed);
     fd = static_cast<uintptr_t>(p[0]);
   }
+  const int64_t t_open = Now();
   auto [pd, err] = server_->Open(fd);
+  const int64_t t_opened = Now();
   if (pd == nullptr) {
     std::fprintf(stderr, "pollstorm: pollOpen failed: %s\n", std::strerror(err));
     std::_Exit(3);
@@ -62,9 +64,11 @@ void Storm<V>::OpenSlot(int si) {
       num_pds_.store(n + 1, kRelaxed);
     }
   }
+  const uint64_t key = server_->EventKey(pd);
+  Hist(self, pd, history::Kind::kOpen, 0, t_open, t_opened, 0, 0, key);
   s.pd.store(pd, std::memory_order_release);
   // release: an actor that reads the key (acquire) sees the opened pd.
-  s.key.store(server_->EventKey(pd), std::memory_order_release);
+  s.key.store(key, std::memory_order_release);
 }
 
 // Unblock, wait for the ops in flight to leave, pollClose, and (if reopen)
@@ -80,7 +84,9 @@ bool Storm<V>::Reopen(int si, int self, bool reopen) {
   PD* pd = s.pd.load(kRelaxed);
   logs_[self].Record(ops::OpKind::kUnblock, si, 0, 0, kResNone);
   s.unblock_started_inc.store(inc, kRelaxed);
+  const int64_t t_unblock = Now();
   pd->Unblock();
+  Hist(self, pd, history::Kind::kUnblock, 0, t_unblock, Now());
   stats_.by_kind[static_cast<int>(ops::OpKind::kUnblock)].fetch_add(1, kRelaxed);
   s.unblock_done_t.store(Now(), kRelaxed);
   s.unblock_done_inc.store(inc, kRelaxed);
@@ -93,14 +99,16 @@ bool Storm<V>::Reopen(int si, int self, bool reopen) {
     std::this_thread::yield();
   }
   logs_[self].Record(ops::OpKind::kClose, si, 0, 0, kResNone);
+  const int64_t t_close = Now();
   server_->Close(pd);
+  Hist(self, pd, history::Kind::kClose, 0, t_close, Now());
   stats_.by_kind[static_cast<int>(ops::OpKind::kClose)].fetch_add(1, kRelaxed);
   if (cfg_.profile->io) {
     close(s.rfd.load(kRelaxed));
     close(s.wfd.load(kRelaxed));
   }
   s.inc.store(inc + 1, kRelaxed);
-  OpenSlot(si);
+  OpenSlot(si, self);
   logs_[self].Record(ops::OpKind::kOpen, si, 0, 0, kResNone);
   stats_.by_kind[static_cast<int>(ops::OpKind::kOpen)].fetch_add(1, kRelaxed);
   s.refs.store(0, std::memory_order_release);  // pairs with Acquire's acquire
@@ -135,6 +143,7 @@ void Storm<V>::WaitOp(int self, int si, int mode, std::mt19937_64& rng) {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   int err = pd->Reset(mode);
   std::atomic_signal_fence(std::memory_order_seq_cst);
+  Hist(self, pd, history::Kind::kReset, mode, t_start, Now(), err);
   log.Record(ops::OpKind::kReset, si, mode, 0, err);
   stats_.by_kind[static_cast<int>(ops::OpKind::kReset)].fetch_add(1, kRelaxed);
   if (err != kPollNoError) {
@@ -152,10 +161,12 @@ void Storm<V>::WaitOp(int self, int si, int mode, std::mt19937_64& rng) {
       m.wait_id.fetch_add(1, kRelaxed);
       m.active.store(true, kRelaxed);
       log.Record(ops::OpKind::kWait, si, mode, 0, kResPending);
+      const int64_t t_wait = Now();
       std::atomic_signal_fence(std::memory_order_seq_cst);
       err = pd->Wait(mode);
       std::atomic_signal_fence(std::memory_order_seq_cst);
       const int64_t t_ret = Now();
+      Hist(self, pd, history::Kind::kWait, mode, t_wait, t_ret, err);
       m.active.store(false, kRelaxed);
       log.Record(ops::OpKind::kWait, si, mode, 0, err);
       stats_.by_kind[static_cast<int>(ops::OpKind::kWait)].fetch_add(1, kRelaxed);
@@ -198,6 +209,7 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         if (mode != kModeRead) ps.ready[1].started.fetch_add(1, kRelaxed);
         GList<typename PD::G> list;
         int32_t delta = 0;
+        const int64_t t_ready = Now();
         std::atomic_signal_fence(std::memory_order_seq_cst);
         const bool taken = server_->ReadyInto(key, mode, list, &delta);
         if (list.n > 0 && cfg_.drop_wake != 0 &&
@@ -206,6 +218,7 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         }
         server_->InjectList(list, delta);
         std::atomic_signal_fence(std::memory_order_seq_cst);
+        Hist(self, pd, history::Kind::kReady, mode, t_ready, Now(), 0, 0, key);
         // Dropped by the poll loop: owes no wake only if the key is stale (tip:
         // another incarnation's tag). A dropped event for the incarnation
         // still published is counted as delivered, so its obligation stands.
@@ -240,7 +253,9 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
                  !s.everr_inc.compare_exchange_weak(mark, attr, kRelaxed)) {
           }
         }
+        const int64_t t_everr = Now();
         server_->ErrEvent(key, on);
+        Hist(self, pd, history::Kind::kEventErr, 0, t_everr, Now(), 0, on, key);
         log.Record(ops::OpKind::kEventErr, si, 0, on, kResNone);
         stats_.by_kind[static_cast<int>(ops::OpKind::kEventErr)].fetch_add(1, kRelaxed);
         break;
@@ -277,8 +292,10 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         }
         const int64_t before = Now();
         std::atomic_signal_fence(std::memory_order_seq_cst);
-        s.pd.load(kRelaxed)->SetDeadline(d, mode);
+        PD* const dpd = s.pd.load(kRelaxed);
+        dpd->SetDeadline(d, mode);
         std::atomic_signal_fence(std::memory_order_seq_cst);
+        Hist(self, dpd, history::Kind::kDeadline, mode, before, Now(), 0, d);
         // The port computes now + d with a later now; before + d is a lower
         // bound, so "early" judged against it is never a false alarm.
         int64_t expiry = d < 0 ? kExpiredPast : d == 0 ? kNone : 0;

@@ -54,6 +54,8 @@ every result online (see README "Storms").
                         field within a few reuses
   --seq-start N         rseq and wseq start at N: e.g. 18446744073709551600
                         crosses 2^64 within a few reuses
+  --history N           record up to N ops per thread for the history check
+                        after the run (default 250000; 0: off; not for io)
   --stop-on-first       end at the first finding (for time-to-detect)
   --json PATH           write the JSON summary (with findings) to PATH
   --findings PATH       append one JSON line per distinct finding to PATH
@@ -147,6 +149,8 @@ Cli ParseArgs(int argc, char** argv) {
       if (!ParseDurationS(value(), &cli.cfg.duration_s)) Usage("--duration takes a time like 30s, 2m or 1h, not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--ops") {
       if (!ParseU64(value(), &cli.cfg.max_ops) || cli.cfg.max_ops == 0) Usage("--ops takes a positive number, not '" + cli::Shown(argv[i]) + "'");
+    } else if (a == "--history") {
+      if (!ParseU64(value(), &cli.cfg.history_ops) || cli.cfg.history_ops > 20000000) Usage("--history takes 0..20000000 (ops recorded per thread), not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--fdseq-start") {
       if (!ParseU64(value(), &cli.cfg.fdseq_start)) Usage("--fdseq-start takes an unsigned 64-bit number, not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--seq-start") {
@@ -487,6 +491,14 @@ int Supervise(Cli& cli, const char* self) {
     }
     if (t != std::string::npos) {
       std::printf("timeouts %s\n", j.substr(t + 11, j.find('}', t) - t - 10).c_str());
+    }
+    if (size_t h = j.find("\"history\":{"); h != std::string::npos) {
+      const std::string hj = j.substr(h + 10, j.find('}', h) - h - 9);
+      std::printf("history check: %s of %s recorded ops in %s s, %s objects (%s unchecked), "
+                  "truncated %s\n",
+                  JsonField(hj, "checked_ops").c_str(), JsonField(hj, "recorded").c_str(),
+                  JsonField(hj, "check_s").c_str(), JsonField(hj, "objects").c_str(),
+                  JsonField(hj, "unchecked_objects").c_str(), JsonField(hj, "truncated").c_str());
     }
     if (size_t k = j.find("\"ops_by_kind\":"); k != std::string::npos) {
       std::printf("ops by kind %s\n", j.substr(k + 14, j.find('}', k) - k - 13).c_str());

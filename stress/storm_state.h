@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "harness/findings/finding.h"
+#include "harness/history/history.h"
 #include "harness/oracle/known_bugs.h"
 #include "polldesc/real.h"
 #include "stress/storm.h"
@@ -194,12 +195,12 @@ class Storm {
   using Server = RealServer<V>;
 
   explicit Storm(const StormConfig& cfg)
-      : cfg_(cfg), slots_(cfg.descriptors), logs_(cfg.threads + 2) {
+      : cfg_(cfg), slots_(cfg.descriptors), logs_(cfg.threads + 2), hist_(cfg.threads + 2) {
     server_ = std::make_unique<Server>(cfg.profile->io ? static_cast<NetpollPlatform*>(&poller_)
                                                        : nullptr,
                                        CounterOrigin{cfg.fdseq_start, cfg.seq_start, cfg.seq_start});
     poller_.Attach(server_.get());
-    for (int s = 0; s < cfg_.descriptors; s++) OpenSlot(s);
+    for (int s = 0; s < cfg_.descriptors; s++) OpenSlot(s, cfg.threads);
     if (cfg_.profile->io) poller_.Start();
   }
 
@@ -220,7 +221,7 @@ class Storm {
   // incarnation is done before pollClose (Go: fdMutex decref).
   void Release(Slot<V>& s) { s.refs.fetch_sub(1, std::memory_order_release); }
 
-  void OpenSlot(int si);
+  void OpenSlot(int si, int self);
   // The oracle state of a descriptor object (registered when first opened,
   // before its pointer is published, so every reader finds it).
   PdState& StateOf(const PD* pd) {
@@ -239,6 +240,11 @@ class Storm {
   void CheckResult(int self, int si, int mode, int err, uint64_t inc, PD* pd, uint64_t r_base,
                    uint64_t dl_s0, int64_t t_start, int64_t t_ret);
   void Report(Finding f, int si, int mode);
+  // storm_history.h: each op's interval and result, per thread; the check.
+  bool HistoryOn() const { return cfg_.history_ops > 0 && !cfg_.profile->io; }
+  void Hist(int self, const PD* pd, history::Kind kind, int mode, int64_t inv, int64_t resp,
+            int result = 0, int64_t arg = 0, uint64_t key = 0);
+  std::string CheckHistory();
   std::string Dump(int si) const;
   std::string Repro() const;
   bool Stopping() const { return stop_.load(kRelaxed); }
@@ -248,6 +254,11 @@ class Storm {
   std::unique_ptr<Server> server_;
   std::vector<Slot<V>> slots_;
   std::vector<ThreadLog> logs_;
+  struct HistRec {
+    int obj;  // index into pd_states_
+    history::Op op;
+  };
+  std::vector<std::vector<HistRec>> hist_;  // per thread (logs_'s indices), written by it alone
   PdState pd_states_[kMaxPdObjects];
   std::atomic<int> num_pds_{0};  // written only by openers, each holding its slot exclusively
   std::mutex register_mu_;       // openers of different slots register one at a time

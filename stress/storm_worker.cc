@@ -23,6 +23,7 @@
 
 #include "stress/storm_dump.h"
 #include "stress/storm_generator.h"
+#include "stress/storm_history.h"
 #include "stress/storm_oracle.h"
 #include "stress/storm_state.h"
 #include "stress/storm_watchdog.h"
@@ -144,6 +145,15 @@ int Storm<V>::Run() {
     }
   }
 
+  // Every thread left: join them (their history buffers are theirs until
+  // then), and check the history. Stuck threads cannot be joined.
+  std::string history_json = "null";
+  if (!stuck) {
+    for (auto& t : threads) t.join();
+    threads.clear();
+    history_json = CheckHistory();
+  }
+
   // Summary (JSON), then leave. Stuck threads cannot be joined: _Exit.
   std::string j = "{\"variant\":\"" + std::string(V::kName) + "\",\"profile\":\"" +
                   cfg_.profile->name + "\",\"seed\":" + std::to_string(cfg_.seed) +
@@ -154,6 +164,7 @@ int Storm<V>::Run() {
                   ",\"ops_per_s\":" + std::to_string(ops_done / std::max(elapsed, 1e-9)) +
                   ",\"waiters_end\":" + std::to_string(waiters_end) +
                   ",\"stale_ready_dropped\":" + std::to_string(stale_ready_dropped_.load(kRelaxed)) +
+                  ",\"history\":" + history_json +
                   ",\"ops_by_kind\":{";
   for (int k = 0; k < ops::kNumOpKinds; k++) {
     j += std::string(k ? "," : "") + "\"" + ops::KindName(static_cast<ops::OpKind>(k)) +
