@@ -79,11 +79,21 @@ std::vector<SourceSite> SitesFromSimText(std::string_view text) {
 }
 
 SourceSite TsanFrameSite(std::string_view frame, std::string_view function) {
-  static const std::regex kFrame(R"( (/\S*?/)?(polldesc/\S+):([0-9]+)(:[0-9]+)?)");
+  static const std::regex kFrame(R"( (/\S*?/)?(polldesc/[^\s:]+)(:([0-9]+))?)");
+  SourceSite s{"", 0, std::string(function)};
   std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_search(frame.begin(), frame.end(), m, kFrame)) return {};
-  return SourceSite{m[2].str(), static_cast<unsigned>(std::stoul(m[3].str())),
-                    std::string(function)};
+  if (!std::regex_search(frame.begin(), frame.end(), m, kFrame)) return s;
+  s.file = m[2].str();
+  if (m[4].matched) {
+    s.line = static_cast<unsigned>(std::stoul(m[4].str()));
+  } else {
+    // An inlined frame TSan could not give a line for: the function's
+    // contract line ("// PollDesc::Reset(mode)"), else its definition.
+    s.line = LineOf(s.file, "// " + s.function + "(");
+    const std::string name = s.function.substr(s.function.rfind(':') + 1);
+    if (s.line == 0 && !name.empty()) s.line = LineOf(s.file, " " + name + "(");
+  }
+  return s;
 }
 
 SourceSite SarifFallbackSite(std::string_view variant, std::string_view message) {

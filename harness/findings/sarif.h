@@ -49,7 +49,9 @@ std::vector<SourceSite> SitesFromSimText(std::string_view text);
 
 // TsanFrameSite(frame): a TSan stack line ("    #0 pollstorm::PollDesc<..>::
 // NetpollUnblock(int, bool) /src/polldesc/poll_desc.h:488:7") as a site;
-// file empty when the frame is not in polldesc/.
+// file empty when the frame is not in polldesc/; function is always kept.
+// A frame without a line (inlined) gets the function's contract or
+// definition line.
 SourceSite TsanFrameSite(std::string_view frame, std::string_view function);
 
 // SarifFallbackSite(variant, message): for a finding without sites, the Go
