@@ -422,9 +422,16 @@ def step_cross(run):
     script = os.path.join(ROOT, "scripts", "cross.sh")
     if not os.path.exists(script):
         return "skipped", "cross job not available yet"
-    if sh(["which", "qemu-aarch64"], capture_output=True).returncode != 0:
-        return "skipped", "qemu-user not installed (scripts/pollstorm cross installs it)"
     out = os.path.join(run.dir, "cross")
+    # What the cross step needs is installed here, as for the other steps:
+    # qemu-user, the aarch64 cross toolchain and the arm64 libraries on
+    # x86-64 (nothing of QEMU on an aarch64 host, where the job runs natively).
+    r = sh(["bash", script, "--install-only", "--out", out], capture_output=True, text=True,
+           timeout=1800)
+    if r.returncode != 0:
+        why = (r.stderr.strip().splitlines() or ["?"])[-1]
+        return "skipped", f"cannot install what it needs (cross.sh --install-only exit {r.returncode}: {why})"
+    run.log(f"  cross: {(r.stderr.strip().splitlines() or ['installed'])[-1]}")
     if run.left() > 2 * 3600:
         args = ["--tsan"]
     else:
