@@ -83,8 +83,10 @@ def fallback_site(variant, message):
 def sites_of(f):
     """The port's lines a finding names: its "sites" (the native tools), else
     the simulator's sites in its message and detail text."""
-    if f.get("sites"):
-        return [s for s in f["sites"] if isinstance(s, dict) and s.get("file")]
+    if isinstance(f.get("sites"), list) and f["sites"]:
+        return [{"file": s["file"], "line": s.get("line") if isinstance(s.get("line"), int) else 0,
+                 "function": str(s.get("function") or "")}
+                for s in f["sites"] if isinstance(s, dict) and isinstance(s.get("file"), str) and s["file"]]
     out = []
     text = f"{f.get('message', '')}\n{f.get('detail', '')}"
     for m in _SIM_SITE.finditer(text):
@@ -97,8 +99,8 @@ def sites_of(f):
 
 def location(s):
     loc = {"physicalLocation": {"artifactLocation": {"uri": s["file"], "uriBaseId": "%SRCROOT%"}}}
-    if s.get("line"):
-        loc["physicalLocation"]["region"] = {"startLine": int(s["line"])}
+    if isinstance(s.get("line"), int) and s["line"] > 0:
+        loc["physicalLocation"]["region"] = {"startLine": s["line"]}
     if s.get("function"):
         loc["logicalLocations"] = [{"fullyQualifiedName": s["function"], "kind": "function"}]
     return loc
@@ -117,7 +119,7 @@ def result(f, rule_index, known):
     kind = str(f.get("kind") or "finding")
     sig = str(f.get("signature") or f"{kind}:{f.get('variant', '?')}:{f.get('message', '')}")
     variant = str(f.get("variant", ""))
-    if "status" in f:
+    if f.get("status") in ("known", "new"):
         is_known = f["status"] == "known"
     else:
         is_known = variant != "tip" and sig in known
@@ -179,12 +181,14 @@ def merge(logs, tool):
     rules, results, by_sig = [], [], {}
     for name, doc in logs:
         runs = doc.get("runs") if isinstance(doc, dict) else None
-        if doc.get("version") != "2.1.0" or not isinstance(runs, list):
+        if not isinstance(runs, list) or doc.get("version") != "2.1.0" or \
+                not all(isinstance(r, dict) and isinstance(r.get("results", []), list) for r in runs):
             fail(f"'{shown(name)}' is not a SARIF 2.1.0 log")
         for run in runs:
             for r in run.get("results", []):
-                sig = (r.get("partialFingerprints") or {}).get(FINGERPRINT)
-                if not sig:
+                fp = r.get("partialFingerprints") if isinstance(r, dict) else None
+                sig = fp.get(FINGERPRINT) if isinstance(fp, dict) else None
+                if not isinstance(sig, str) or not sig or not isinstance(r.get("ruleId"), str):
                     fail(f"'{shown(name)}': a result without partialFingerprints['{FINGERPRINT}'] "
                          "(not a pollstorm log)")
                 if sig in by_sig:
@@ -220,9 +224,11 @@ def validate(doc):
 
 def main(argv):
     strictio.set_prog("sarif.py")
-    if len(argv) < 2 or argv[1] in ("-h", "--help"):
+    if len(argv) >= 2 and argv[1] in ("-h", "--help"):
         print(__doc__)
-        return 0 if len(argv) >= 2 else 2
+        return 0
+    if len(argv) < 2:
+        fail("expected a command: from-jsonl, merge, validate or summary (--help)")
     cmd, args = argv[1], argv[2:]
     tool = "pollstorm"
     if "--tool" in args:
@@ -252,8 +258,11 @@ def main(argv):
     if cmd == "summary":
         if len(args) != 1:
             fail("summary: expected one SARIF file")
-        for run in strictio.load_json(args[0], "SARIF log").get("runs", []):
-            for r in run.get("results", []):
+        doc = strictio.load_json(args[0], "SARIF log")
+        if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
+            fail(f"'{shown(args[0])}' is not a SARIF log")
+        for run in doc["runs"]:
+            for r in (run.get("results") or []) if isinstance(run, dict) else []:
                 print(f"{r.get('baselineState', '?'):9} {r.get('ruleId')}  "
                       f"{(r.get('partialFingerprints') or {}).get(FINGERPRINT, '?')}")
         return 0
