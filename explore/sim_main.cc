@@ -16,14 +16,18 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "harness/cli/cli.h"
+#include "harness/findings/sarif.h"
 #include "harness/ops/ops.h"
 #include "harness/sim/choose/pct.h"
 #include "harness/simrun/minimize.h"
 #include "harness/sim/schedule.h"
 #include "harness/simrun/program_runner.h"
+#include "harness/simrun/sarif_result.h"
 #include "harness/ops/generate.h"
 #include "harness/simrun/sequential.h"
 #include "polldesc/variants.h"
@@ -51,6 +55,9 @@ may read older stores as the C++11 model allows (weak memory).
                      the model after each (one execution; replays a fuzz_ops crash)
                      (a lost wakeup, a deadlock); races are noted on it
   --trace            print the last operations with a finding
+  --sarif PATH       also write the findings (none when clean) as SARIF 2.1.0;
+                     known ones (corpus/known-findings.txt or
+                     $POLLSTORM_KNOWN_FINDINGS) marked unchanged and suppressed
   --max-steps N      scheduling points per execution before a step-bound
                      finding (default: 100 per op of the program, at least 100000)
   --out PATH         minimize: write the minimised program here (default
@@ -83,7 +90,8 @@ Exit status: 0 clean, 1 finding, 2 bad usage or input, 3 internal error.
 }
 
 struct Cli {
-  std::string cmd, file, variant = "fixed", out;
+  std::string cmd, file, variant = "fixed", out, sarif;
+  std::set<std::string> known;  // for --sarif
   bool sequential = false, force = false;
   uint64_t max_steps = 0;  // 0: scaled with the program (simrun::DefaultMaxSteps)
   // explore
@@ -152,6 +160,8 @@ Cli Parse(int argc, char** argv) {
       c.cfg.trace = true;
     } else if (a == "--out") {
       c.out = val();
+    } else if (a == "--sarif") {
+      c.sarif = val();
     } else if (a == "--time") {
       const std::string v = val();
       const bool min = !v.empty() && v.back() == 'm';
@@ -212,6 +222,12 @@ Cli Parse(int argc, char** argv) {
       Usage("'" + cli::Shown(c.out) + "' exists (--force replaces it, or choose --out)");
     }
   }
+  if (!c.sarif.empty()) {
+    if (std::string e = cli::CheckOutput("--sarif", c.sarif); !e.empty()) Usage(e);
+    if (std::string e = LoadKnownSignatures(DefaultKnownFindingsPath(), &c.known); !e.empty()) {
+      Usage("the known findings list (for --sarif): " + e);
+    }
+  }
   c.cfg.label = c.variant;
   return c;
 }
@@ -245,6 +261,17 @@ std::string Repro(const Cli& c, const std::string& file, const sim::Finding& f) 
          " --trace";
 }
 
+// --sarif: the findings of this run (none when clean) as SARIF; a write
+// that fails is an internal error (the path was checked before any work).
+int WriteSarif(const Cli& c, const std::vector<SarifResult>& results, int rc) {
+  if (c.sarif.empty()) return rc;
+  if (std::string e = cli::WriteOutput(c.sarif, ToSarif("pollstorm-sim", results)); !e.empty()) {
+    std::fprintf(stderr, "pollstorm-sim: internal error: cannot write --sarif: %s\n", e.c_str());
+    return 3;
+  }
+  return rc;
+}
+
 // Flattened hex (a finding wraps it at 76 columns).
 std::string OneLine(std::string hex) {
   std::string o;
@@ -261,14 +288,15 @@ int Run(Cli& c) {
     if (!f) {
       std::printf("clean: sequential run agrees with the model (variant %s)\n",
                   c.variant.c_str());
-      return 0;
+      return WriteSarif(c, {}, 0);
     }
     std::printf("%s  program (%zu ops):\n%s", f->ToString().c_str(), p.NumOps(),
                 ops::FormatProgram(p).c_str());
-    std::printf("  repro: scripts/pollstorm sim run %s --variant %s --sequential\n",
-                cli::ShellQuote(c.file).c_str(), c.variant.c_str());
+    const std::string repro = "scripts/pollstorm sim run " + cli::ShellQuote(c.file) +
+                              " --variant " + c.variant + " --sequential";
+    std::printf("  repro: %s\n", repro.c_str());
     std::fflush(stdout);
-    return 1;
+    return WriteSarif(c, {simrun::SimSarifResult(*f, c.variant, c.file, repro, c.known)}, 1);
   }
   sim::CheckStats st;
   auto f = simrun::RunProgram(p, c.variant, c.cfg, &st);
@@ -293,7 +321,7 @@ int Run(Cli& c) {
                   std::exp(static_cast<double>(st.executions) *
                            std::log1p(-std::min(bound, 1.0 - 1e-12))));
     }
-    return 0;
+    return WriteSarif(c, {}, 0);
   }
   f->schedule_hex = OneLine(f->schedule_hex);
   std::printf("%s", f->ToString().c_str());
@@ -302,7 +330,7 @@ int Run(Cli& c) {
   std::printf("%s", text.c_str());
   std::printf("  repro: %s\n", Repro(c, c.file, *f).c_str());
   std::fflush(stdout);
-  return 1;
+  return WriteSarif(c, {simrun::SimSarifResult(*f, c.variant, c.file, Repro(c, c.file, *f), c.known)}, 1);
 }
 
 int Minimize(Cli& c) {
@@ -332,7 +360,7 @@ int Minimize(Cli& c) {
               text.c_str());
   std::printf("  repro: %s\n", Repro(c, out, *f).c_str());
   std::fflush(stdout);
-  return 1;
+  return WriteSarif(c, {simrun::SimSarifResult(*f, c.variant, c.file, Repro(c, out, *f), c.known)}, 1);
 }
 
 // explore: see the usage text. Program i comes from seed S+i and is explored
@@ -360,6 +388,7 @@ int Explore(const Cli& c) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   ops::Coverage cov;
+  std::vector<SarifResult> sarif;
   uint64_t executions = 0, findings = 0, n = 0;
   for (; (c.programs == 0 || n < c.programs) && elapsed() < c.time_s; n++) {
     const uint64_t seed = c.cfg.seed + n;
@@ -402,14 +431,17 @@ int Explore(const Cli& c) {
                 elapsed(), static_cast<unsigned long long>(executions), ops::FormatProgram(p).c_str());
     std::printf("  minimised program (%zu ops), written to %s:\n%s", q.NumOps(), file.c_str(),
                 text.c_str());
+    std::string repro;
     if (c.sequential) {
-      std::printf("  repro: scripts/pollstorm sim run %s --variant %s --sequential --seed %llu\n",
-                  file.c_str(), c.variant.c_str(), static_cast<unsigned long long>(seed));
+      repro = "scripts/pollstorm sim run " + file + " --variant " + c.variant +
+              " --sequential --seed " + std::to_string(seed);
     } else {
       Cli rc = c;
       rc.cfg.weak_memory = cfg.weak_memory;
-      std::printf("  repro: %s\n", Repro(rc, file, *f).c_str());
+      repro = Repro(rc, file, *f);
     }
+    std::printf("  repro: %s\n", repro.c_str());
+    sarif.push_back(simrun::SimSarifResult(*f, c.variant, "", repro, c.known));
     std::printf("  regenerate: scripts/pollstorm sim explore --variant %s --mode %s --seed %llu "
                 "--programs 1 --per-program %llu%s\n",
                 c.variant.c_str(), c.mode.c_str(), static_cast<unsigned long long>(seed),
@@ -425,7 +457,7 @@ int Explore(const Cli& c) {
               static_cast<unsigned long long>(executions), elapsed(), c.variant.c_str(),
               c.sequential ? "sequential" : c.mode.c_str(), static_cast<unsigned long long>(c.cfg.seed));
   std::printf("coverage: %s", cov.ToString().c_str());
-  return findings ? 1 : 0;
+  return WriteSarif(c, sarif, findings ? 1 : 0);
 }
 
 }  // namespace

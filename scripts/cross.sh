@@ -26,6 +26,11 @@ Usage: scripts/cross.sh [options]
   --canary-instances N  litmus instances per test (default 1000000)
   --no-install          never install: fail (exit 2) if a package is missing
   --install-only        install what is missing and stop
+  --plan                print what this host would do (QEMU or native, packages,
+                        presets, how aarch64 programs are started, the canary
+                        and storm columns) and stop: installs, builds and runs
+                        nothing. POLLSTORM_CROSS_HOST_ARCH=aarch64|x86_64
+                        plans for another host (with --plan only)
   --out DIR             logs and JSON (default build/cross-report)
   --help                this text
 
@@ -45,6 +50,7 @@ VARIANTS="legacy,seed,fixed,tip"
 CANARY_N=1000000
 INSTALL=1
 INSTALL_ONLY=0
+PLAN=0
 OUT="build/cross-report"
 JOBS="${POLLSTORM_JOBS:-2}"
 
@@ -58,6 +64,7 @@ while [ $# -gt 0 ]; do
     --canary-instances) [ $# -ge 2 ] || die_usage "--canary-instances needs a value"; CANARY_N=$2; shift ;;
     --no-install) INSTALL=0 ;;
     --install-only) INSTALL_ONLY=1 ;;
+    --plan) PLAN=1 ;;
     --out) [ $# -ge 2 ] || die_usage "--out needs a value"; OUT=$2; shift ;;
     *) die_usage "unknown option '${1:0:60}'" ;;
   esac
@@ -80,6 +87,12 @@ done
 if [ "$TSAN" = 1 ] && [[ " ${PRESET_LIST[*]} " != *" aarch64-tsan "* ]]; then PRESET_LIST+=(aarch64-tsan); fi
 
 HOST_ARCH=$(uname -m)
+if [ -n "${POLLSTORM_CROSS_HOST_ARCH:-}" ]; then
+  # Planning for another host is fine; building for one is not (the toolchain
+  # file decides cross or native from the real host).
+  [ "$PLAN" = 1 ] || die_usage "POLLSTORM_CROSS_HOST_ARCH is for --plan only"
+  HOST_ARCH=$POLLSTORM_CROSS_HOST_ARCH
+fi
 case "$HOST_ARCH" in
   x86_64) EMULATED=1 ;;
   aarch64|arm64) EMULATED=0 ;;
@@ -104,6 +117,42 @@ else
   HOST_PKGS=(libgtest-dev libbenchmark-dev libclang-rt-14-dev)
   ARM64_PKGS=()
   OPTIONAL_PKGS=(libboost-context-dev)
+fi
+
+# platform_label: the first half of a canary column's or a storm's label:
+# "qemu" (aarch64 through QEMU on this host) or "native" (an aarch64 host).
+platform_label() { if [ "$EMULATED" = 1 ]; then echo qemu; else echo native; fi; }
+
+if [ "$PLAN" = 1 ]; then
+  echo "host: $HOST_ARCH"
+  if [ "$EMULATED" = 1 ]; then
+    echo "aarch64 programs: through QEMU user mode (CMAKE_CROSSCOMPILING_EMULATOR; build/<preset>/aarch64-run runs qemu-aarch64)"
+    echo "arm64 architecture: dpkg --add-architecture arm64 when missing"
+    echo "native comparison build: build/cross-native (release preset: storm, canary on $HOST_ARCH)"
+  else
+    echo "aarch64 programs: natively (no emulator; build/<preset>/aarch64-run is exec \"\$@\")"
+    echo "arm64 architecture: the host's own (no multiarch packages)"
+    echo "native comparison build: none (the host is the aarch64 machine)"
+  fi
+  echo "packages: ${COMMON_PKGS[*]} ${HOST_PKGS[*]} ${ARM64_PKGS[*]}"
+  echo "optional packages: ${OPTIONAL_PKGS[*]}"
+  plan_presets=("${PRESET_LIST[@]}")
+  echo "presets: ${plan_presets[*]}"
+  cols=()
+  [ "$EMULATED" = 1 ] && cols+=("native-$HOST_ARCH")
+  for p in aarch64-lse aarch64-llsc; do
+    [[ " ${plan_presets[*]} " == *" $p "* ]] && cols+=("$(platform_label)-${p#aarch64-}")
+  done
+  echo "canary columns: ${cols[*]}"
+  storm=""
+  for p in aarch64-lse aarch64-llsc; do
+    [[ " ${plan_presets[*]} " == *" $p "* ]] && { storm="$(platform_label)-${p#aarch64-}"; break; }
+  done
+  echo "storms: ${storm:-none} for ${VARIANT_LIST[*]}$([ "$EMULATED" = 1 ] && echo " (and native-$HOST_ARCH)")"
+  if [[ " ${plan_presets[*]} " == *" aarch64-tsan "* ]]; then
+    echo "tsan time to detect: $(platform_label)-tsan, legacy$([ "$EMULATED" = 1 ] && echo ", under setarch -R qemu-aarch64")"
+  fi
+  exit 0
 fi
 
 missing_pkgs() {
@@ -261,7 +310,7 @@ run_canary() {  # run_canary LABEL RUNNER BINARY: one column of the table
 if [ -n "$NATIVE_DIR" ]; then run_canary "native-$HOST_ARCH" "" "$NATIVE_DIR/canary/pollstorm-canary"; fi
 for p in aarch64-lse aarch64-llsc; do
   [[ " ${PRESET_LIST[*]} " == *" $p "* ]] && [ -x "build/$p/canary/pollstorm-canary" ] || continue
-  label="$([ "$EMULATED" = 1 ] && echo qemu || echo native)-${p#aarch64-}"
+  label="$(platform_label)-${p#aarch64-}"
   run_canary "$label" "build/$p/aarch64-run" "build/$p/canary/pollstorm-canary"
 done
 
@@ -284,7 +333,7 @@ STORMS_RAN=0
 if [ -n "$STORM_PRESET" ]; then
   for v in "${VARIANT_LIST[@]}"; do
     [ -n "$NATIVE_DIR" ] && run_storm "native-$HOST_ARCH" "" "$NATIVE_DIR/stress/pollstorm-storm" "$v"
-    run_storm "$([ "$EMULATED" = 1 ] && echo qemu || echo native)-${STORM_PRESET#aarch64-}" \
+    run_storm "$(platform_label)-${STORM_PRESET#aarch64-}" \
       "build/$STORM_PRESET/aarch64-run" "build/$STORM_PRESET/stress/pollstorm-storm" "$v"
   done
   STORMS_RAN=1
@@ -293,7 +342,7 @@ if [[ " ${PRESET_LIST[*]} " == *" aarch64-tsan "* ]] && [ -x build/aarch64-tsan/
   # Time to detect `legacy` under TSan on aarch64: stop at the first finding.
   STORM_S_SAVED=$STORM_S
   STORM_S=120
-  run_storm "$([ "$EMULATED" = 1 ] && echo qemu || echo native)-tsan" "build/aarch64-tsan/aarch64-run" \
+  run_storm "$(platform_label)-tsan" "build/aarch64-tsan/aarch64-run" \
     build/aarch64-tsan/stress/pollstorm-storm legacy --stop-on-first
   STORM_S=$STORM_S_SAVED
   STORMS_RAN=1

@@ -11,7 +11,8 @@ polldesc/ by the corpus), cross, bench, mutation (a rotating handful of
 mutants on a short night, all of them on a long one).
 A step whose tools are not built or installed yet is recorded as "skipped"
 with the reason. Each run writes reports/runs/<UTC>/ (summary.json,
-index.html, findings.jsonl) and points reports/runs/latest at it before the
+index.html, findings.jsonl, and findings.sarif: every finding of the run as
+SARIF 2.1.0, known ones suppressed, scripts/sarif.py) and points reports/runs/latest at it before the
 first step, so an interrupted run still leaves a partial report.
 
 The variants under test are fixed (the audited port) and tip (Go's netpoll as
@@ -38,6 +39,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import strictio  # noqa: E402  (scripts/strictio.py: strict inputs, exit 2/3)
 from strictio import shown  # noqa: E402
+import sarif  # noqa: E402  (scripts/sarif.py: findings as SARIF 2.1.0)
 
 strictio.set_prog("nightly")
 
@@ -164,6 +166,13 @@ class Run:
         with open(tmp, "w") as f:
             json.dump(self.s, f, indent=1)
         os.replace(tmp, os.path.join(self.dir, "summary.json"))
+        # findings.sarif beside it: every finding so far, with the run's verdict
+        # (status known/new) as the baseline state.
+        doc = sarif.from_findings(self.s["findings"], "pollstorm-nightly", known=self.known)
+        tmp = os.path.join(self.dir, "findings.sarif.tmp")
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1)
+        os.replace(tmp, os.path.join(self.dir, "findings.sarif"))
         subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "reports", "make_report.py"),
                         self.dir], check=False)
 
@@ -413,9 +422,16 @@ def step_cross(run):
     script = os.path.join(ROOT, "scripts", "cross.sh")
     if not os.path.exists(script):
         return "skipped", "cross job not available yet"
-    if sh(["which", "qemu-aarch64"], capture_output=True).returncode != 0:
-        return "skipped", "qemu-user not installed (scripts/pollstorm cross installs it)"
     out = os.path.join(run.dir, "cross")
+    # What the cross step needs is installed here, as for the other steps:
+    # qemu-user, the aarch64 cross toolchain and the arm64 libraries on
+    # x86-64 (nothing of QEMU on an aarch64 host, where the job runs natively).
+    r = sh(["bash", script, "--install-only", "--out", out], capture_output=True, text=True,
+           timeout=1800)
+    if r.returncode != 0:
+        why = (r.stderr.strip().splitlines() or ["?"])[-1]
+        return "skipped", f"cannot install what it needs (cross.sh --install-only exit {r.returncode}: {why})"
+    run.log(f"  cross: {(r.stderr.strip().splitlines() or ['installed'])[-1]}")
     if run.left() > 2 * 3600:
         args = ["--tsan"]
     else:

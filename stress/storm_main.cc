@@ -59,6 +59,9 @@ every result online (see README "Storms").
   --stop-on-first       end at the first finding (for time-to-detect)
   --json PATH           write the JSON summary (with findings) to PATH
   --findings PATH       append one JSON line per distinct finding to PATH
+  --sarif PATH          write the findings as SARIF 2.1.0 to PATH (known ones,
+                        corpus/known-findings.txt or $POLLSTORM_KNOWN_FINDINGS,
+                        marked unchanged and suppressed)
   --drop-wake N         TEST ONLY: drop the Nth wake a notifier owes (a
                         deliberately lost wakeup, to check the watchdog)
   --list-profiles       print the profiles and exit
@@ -98,7 +101,8 @@ bool ParseDurationS(const std::string& s, double* out) {
 struct Cli {
   StormConfig cfg;
   bool worker = false;
-  std::string json_path, findings_path;
+  std::string json_path, findings_path, sarif_path;
+  std::set<std::string> known;   // corpus/known-findings.txt, for --sarif
   std::vector<std::string> raw;  // the arguments, for the worker
 };
 
@@ -168,6 +172,8 @@ Cli ParseArgs(int argc, char** argv) {
       cli.raw.push_back(a);
     } else if (a == "--json") {
       cli.json_path = value();
+    } else if (a == "--sarif") {
+      cli.sarif_path = value();
     } else if (a == "--findings") {
       cli.findings_path = value();
     } else if (a.rfind("--weight-", 0) == 0) {
@@ -244,8 +250,9 @@ std::string ShortFunction(const std::string& f) {
   return out;
 }
 
-// The first frame of the port in one stack, skipping the accessor helpers.
-std::string SutFrame(const std::vector<std::string>& frames) {
+// The first frame of the port in one stack, skipping the accessor helpers:
+// its function (short name) and its source line (for SARIF).
+SourceSite SutFrame(const std::vector<std::string>& frames) {
   static const char* kHelpers[] = {"SlotLoad", "SlotStore", "SlotCas", "SlotSwap", "InfoLoad",
                                    "InfoStore", "InfoLoadLocked", "RealShared", "atomic"};
   for (const std::string& line : frames) {
@@ -256,9 +263,9 @@ std::string SutFrame(const std::vector<std::string>& frames) {
     const std::string fn = ShortFunction(line.substr(s + 1, e - s - 1));
     bool helper = false;
     for (const char* h : kHelpers) helper |= fn.find(h) != std::string::npos;
-    if (!helper) return fn;
+    if (!helper) return TsanFrameSite(line, fn);
   }
-  return "?";
+  return SourceSite{"", 0, "?"};
 }
 
 Finding TsanFinding(const std::vector<std::string>& block, const std::string& variant,
@@ -286,8 +293,10 @@ Finding TsanFinding(const std::vector<std::string>& block, const std::string& va
   std::vector<std::string> sites;
   std::string msg = type;
   for (auto& [what, frames] : stacks) {
-    const std::string fn = SutFrame(frames);
+    SourceSite site = SutFrame(frames);
+    const std::string fn = site.function;
     sites.push_back(fn);
+    if (!site.file.empty()) f.sites.push_back(std::move(site));
     std::string w = what.substr(0, what.find(" at "));
     msg += (msg == type ? ": " : " vs ") + w + " in " + fn;
   }
@@ -543,6 +552,14 @@ int Supervise(Cli& cli, const char* self) {
       return 3;
     }
   }
+  if (!cli.sarif_path.empty()) {
+    if (std::string e = cli::WriteOutput(cli.sarif_path,
+                                         FindingsToSarif("pollstorm-storm", sup.findings, cli.known));
+        !e.empty()) {
+      std::fprintf(stderr, "pollstorm-storm: cannot write --sarif: %s\n", e.c_str());
+      return 3;
+    }
+  }
   if (!sup.findings.empty()) return 1;
   if (killed || crashed || sup.summary_json.empty()) return 3;
   return wcode == 0 ? 0 : 3;
@@ -560,6 +577,13 @@ int main(int argc, char** argv) {
   }
   if (!cli.findings_path.empty()) {
     if (std::string e = pollstorm::cli::CheckOutput("--findings", cli.findings_path); !e.empty()) Usage(e);
+  }
+  if (!cli.sarif_path.empty() && !cli.worker) {
+    if (std::string e = pollstorm::cli::CheckOutput("--sarif", cli.sarif_path); !e.empty()) Usage(e);
+    const std::string known = pollstorm::DefaultKnownFindingsPath();
+    if (std::string e = pollstorm::LoadKnownSignatures(known, &cli.known); !e.empty()) {
+      Usage("the known findings list (for --sarif): " + e);
+    }
   }
   if (cli.worker) return RunStormWorker(cli.cfg);
   return Supervise(cli, argv[0]);

@@ -30,11 +30,17 @@ std::string JsonEscape(std::string_view s) {
 std::string FindingToJson(const Finding& f) {
   char after[32];
   std::snprintf(after, sizeof after, "%.3f", f.after_s);
-  return "{\"kind\":\"" + JsonEscape(f.kind) + "\",\"message\":\"" + JsonEscape(f.message) +
+  std::string o = "{\"kind\":\"" + JsonEscape(f.kind) + "\",\"message\":\"" + JsonEscape(f.message) +
          "\",\"signature\":\"" + JsonEscape(f.signature) + "\",\"variant\":\"" +
          JsonEscape(f.variant) + "\",\"seed\":" + std::to_string(f.seed) +
          ",\"after_s\":" + after + ",\"repro\":\"" + JsonEscape(f.repro) + "\",\"detail\":\"" +
-         JsonEscape(f.detail) + "\"}";
+         JsonEscape(f.detail) + "\",\"sites\":[";
+  for (size_t i = 0; i < f.sites.size(); i++) {
+    o += (i ? ",{" : "{") + std::string("\"file\":\"") + JsonEscape(f.sites[i].file) +
+         "\",\"line\":" + std::to_string(f.sites[i].line) + ",\"function\":\"" +
+         JsonEscape(f.sites[i].function) + "\"}";
+  }
+  return o + "]}";
 }
 
 std::string FindingToHuman(const Finding& f) {

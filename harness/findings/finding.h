@@ -12,6 +12,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include "harness/findings/sarif.h"
 
 namespace pollstorm {
 
@@ -24,6 +27,7 @@ struct Finding {
   double after_s = 0;     // time to detect, from the start of the run
   std::string repro;      // one-line command
   std::string detail;     // multi-line dump
+  std::vector<SourceSite> sites;  // the port's lines involved (both sides of a race), if known
 };
 
 inline Finding MakeFinding(std::string kind, std::string message, std::string signature) {

@@ -2,7 +2,7 @@
 """tests/badinput/nightly_test.py: the nightly's bad inputs that only show
 once a run has started (issue 15): a damaged previous summary, two nightlies
 at once, two started in the same second. Each test builds a root of its own
-(a copy of scripts/nightly.py and scripts/strictio.py beside a fresh
+(a copy of scripts/nightly.py, strictio.py and sarif.py beside a fresh
 reports/runs) and makes nightly.Run objects there: the start of a run only
 (folder, lock, `latest`, summary), never a step.
 """
@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def load_nightly(root):
     """nightly.py imported from root/scripts, so that its ROOT is root."""
-    for name in ("nightly.py", "strictio.py"):
+    for name in ("nightly.py", "strictio.py", "sarif.py"):
         shutil.copy(os.path.join(ROOT, "scripts", name), os.path.join(root, "scripts", name))
     # The run renders its page after each save: the real renderer, beside it.
     shutil.copy(os.path.join(ROOT, "reports", "make_report.py"),

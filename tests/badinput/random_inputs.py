@@ -89,6 +89,8 @@ SUMMARY_KEYS = ("steps", "findings", "storms", "bench", "canary", "cross", "sim"
                 "coverage", "mutation", "complete", "name", "status", "seconds", "variant",
                 "summary", "after_s", "ratios", "derived", "mutants", "modes", "tests")
 MATRIX_KEYS = ("mutants", "modes", "result", "how", "unit", "sim")
+SARIF_KEYS = ("version", "runs", "results", "ruleId", "partialFingerprints", "pollstormSignature/v1",
+              "kind", "message", "signature", "variant", "sites", "file", "line", "status")
 
 
 def random_bench(rng):
@@ -115,6 +117,23 @@ def random_matrix(rng):
     if isinstance(v, dict) and isinstance(v.get("mutants"), dict):
         v["mutants"]["precedence-swapped"] = {"modes": {"unit": {"result": "maybe", "seconds": 1}}}
     return json.dumps(v).encode()
+
+
+def random_sarif(rng):
+    """A SARIF-ish log (scripts/sarif.py merge): sometimes close to the shape."""
+    if rng.random() < 0.3:
+        return random_bytes(rng)
+    v = random_json(rng, 0, SARIF_KEYS)
+    if rng.random() < 0.5:
+        v = {"version": "2.1.0", "runs": [{"results": [random_json(rng, 2, SARIF_KEYS)]}]}
+    return json.dumps(v).encode()
+
+
+def random_findings(rng):
+    """Findings lines (scripts/sarif.py from-jsonl): random JSON, one per line."""
+    if rng.random() < 0.3:
+        return random_bytes(rng)
+    return "\n".join(json.dumps(random_json(rng, 1, SARIF_KEYS)) for _ in range(rng.randrange(4))).encode()
 
 
 def random_hex(rng):
@@ -159,6 +178,10 @@ def run_all(tools, d, env, n, seed, run_tool, snapshot, changes, bad_stderr):
         ("bench-json", random_bench, ("bench_report", ["ratios", f_in]), {0, 2}, "rand.in", ()),
         ("summary-json", random_summary, ("make_report", [run_dir]), {0, 2}, "summary.json",
          ("randrun/",)),
+        ("sarif-merge", random_sarif, ("sarif", ["merge", out, f_in]), {0, 2}, "rand.in",
+         ("rand.out",)),
+        ("sarif-from-jsonl", random_findings, ("sarif", ["from-jsonl", out, f_in]), {0, 2},
+         "rand.in", ("rand.out",)),
         ("matrix-json", random_matrix,
          ("mutate", ["--resume", "--json", f_in, "--mutants", "precedence-swapped", "--modes", "unit"]),
          {2}, "rand.in", ()),

@@ -238,7 +238,7 @@ def make_fixture(d):
         r = os.path.join(d, "nroot", root)
         os.makedirs(os.path.join(r, "scripts"))
         os.makedirs(os.path.join(r, "corpus"))
-        for s in ("nightly.py", "strictio.py"):
+        for s in ("nightly.py", "strictio.py", "sarif.py"):
             shutil.copy(os.path.join(ROOT, "scripts", s), os.path.join(r, "scripts", s))
         if root == "runs_file":
             os.makedirs(os.path.join(r, "reports"))
@@ -296,6 +296,7 @@ def tools(bin_dir):
         "make_report": [PY, os.path.join(ROOT, "reports", "make_report.py")],
         "mutate": [PY, os.path.join(ROOT, "scripts", "mutate.py")],
         "fuzz_ttd": [PY, os.path.join(ROOT, "scripts", "fuzz_ttd.py")],
+        "sarif": [PY, os.path.join(ROOT, "scripts", "sarif.py")],
         # nightly runs from a fixture root: its first word is the root's name
         "nightly": [PY],
     }
