@@ -47,7 +47,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ["legacy", "seed", "fixed", "tip"]
 # The variants under test on a normal night: the audited port and Go's current code.
 UNDER_TEST = ["fixed", "tip"]
-PROFILES = ["mixed", "ready", "deadline", "reuse", "io"]
+PROFILES = ["mixed", "ready", "deadline", "reuse", "io", "timers"]
 STEPS = ["build", "storms", "sim", "fuzz", "coverage", "cross", "bench", "mutation"]
 HISTORICAL = {"legacy", "seed"}
 

@@ -39,6 +39,13 @@ struct Profile {
   const char* description;
   std::array<int, kNumActorOps> weights;
   bool io;  // read waiters do real reads on pipes registered with epoll
+  // Each waiter sets its own deadline (1 us .. 2 ms) on its mode before its
+  // reset, as a caller of SetReadDeadline then Read does.
+  bool waiter_deadlines = false;
+  // Actors rest up to twice this between operations (0: never): with few
+  // of them, nothing but a waiter's own timer wakes it, so a timer that
+  // fails to wake strands its waiter until the watchdog's bound.
+  int actor_pause_ms = 0;
 };
 
 inline constexpr Profile kProfiles[] = {
@@ -47,6 +54,8 @@ inline constexpr Profile kProfiles[] = {
     {"deadline", "deadline-heavy: expiries racing waiters (pattern B)", {15, 0, 80, 5, 0}, false},
     {"reuse", "close/reopen-heavy: LIFO reuse, stale timers", {30, 5, 30, 35, 0}, false},
     {"io", "real pipes through the epoll poller", {20, 0, 25, 5, 50}, true},
+    {"timers", "waiters set their own deadlines, actors are rare: each wait ends by its timer",
+     {2, 0, 0, 1, 0}, false, true, 1500},
 };
 
 struct StormConfig {

@@ -115,6 +115,53 @@ bool Storm<V>::Reopen(int si, int self, bool reopen) {
   return true;
 }
 
+// pollSetDeadline(d, mode) on slot si, with the oracle's bookkeeping (the
+// deadline in force per mode, tickets for overlapping sets). The caller
+// holds a reference to the slot.
+template <class V>
+void Storm<V>::SetDeadlineOp(int self, int si, int mode, int64_t d) {
+  Slot<V>& s = slots_[si];
+  ThreadLog& log = logs_[self];
+  ModeState* ms[2] = {mode != kModeWrite ? &s.mode[0] : nullptr,
+                      mode != kModeRead ? &s.mode[1] : nullptr};
+  // A set that overlapped another set of the same mode leaves the
+  // deadline in force unknown to the oracle (the port applied them in
+  // an order we cannot see): it records kAmbiguous, and timeouts are
+  // not judged until a clean set follows.
+  uint64_t my[2] = {0, 0};
+  bool clean[2] = {true, true};
+  // Clean = every earlier set had finished when this one took its
+  // ticket, and no later one took a ticket before this one finished.
+  for (int i = 0; i < 2; i++) {
+    if (!ms[i]) continue;
+    my[i] = ms[i]->dl_started.fetch_add(1, kRelaxed);
+    clean[i] = ms[i]->dl_finished.load(kRelaxed) == my[i];
+  }
+  const int64_t before = Now();
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  PD* const dpd = s.pd.load(kRelaxed);
+  dpd->SetDeadline(d, mode);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  Hist(self, dpd, history::Kind::kDeadline, mode, before, Now(), 0, d);
+  // The port computes now + d with a later now; before + d is a lower
+  // bound, so "early" judged against it is never a false alarm.
+  int64_t expiry = d < 0 ? kExpiredPast : d == 0 ? kNone : 0;
+  if (d > 0 && __builtin_add_overflow(before, d, &expiry)) expiry = INT64_MAX;
+  for (int i = 0; i < 2; i++) {
+    ModeState* m = ms[i];
+    if (!m) continue;
+    if (m->dl_started.load(kRelaxed) != my[i] + 1) clean[i] = false;
+    m->dl_expiry.store(clean[i] ? expiry : kAmbiguous, kRelaxed);
+    // A later set may have taken its ticket (and even recorded) while
+    // this one was between its check and its store: then the record
+    // may be stale, and is made ambiguous.
+    if (m->dl_started.load(kRelaxed) != my[i] + 1) m->dl_expiry.store(kAmbiguous, kRelaxed);
+    m->dl_finished.fetch_add(1, kRelaxed);
+  }
+  log.Record(ops::OpKind::kDeadline, si, mode, d, kResNone);
+  stats_.by_kind[static_cast<int>(ops::OpKind::kDeadline)].fetch_add(1, kRelaxed);
+}
+
 template <class V>
 void Storm<V>::WaitOp(int self, int si, int mode, std::mt19937_64& rng) {
   Slot<V>& s = slots_[si];
@@ -133,6 +180,11 @@ void Storm<V>::WaitOp(int self, int si, int mode, std::mt19937_64& rng) {
   const bool io = cfg_.profile->io && mode == kModeRead;
   ReadyCount& rc = StateOf(pd).ready[ModeIndex(mode)];
   m.waiter_pd.store(&StateOf(pd), kRelaxed);
+  if (cfg_.profile->waiter_deadlines) {
+    // The waiter's own deadline, set while it holds the mode's token (so no
+    // other waiter's set can overlap it; an actor's still may).
+    SetDeadlineOp(self, si, mode, 1000 + static_cast<int64_t>(rng() % 2000000));
+  }
   const uint64_t r_base = rc.finished.load(kRelaxed);
   // A deadline set in flight when the wait begins may land before or after
   // the waiter reads the state: such waits are not judged (kNotJudged).
@@ -177,7 +229,6 @@ void Storm<V>::WaitOp(int self, int si, int mode, std::mt19937_64& rng) {
       // io: a successful wait may be spurious (EAGAIN again is legal); loop.
     }
   }
-  (void)rng;
   m.token.store(false, kRelaxed);
   Release(s);
 }
@@ -275,44 +326,7 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
           case 4: d = INT64_MAX; break;
           default: d = 1000 + static_cast<int64_t>(rng() % 2000000); break;  // 1 us .. 2 ms
         }
-        ModeState* ms[2] = {mode != kModeWrite ? &s.mode[0] : nullptr,
-                            mode != kModeRead ? &s.mode[1] : nullptr};
-        // A set that overlapped another set of the same mode leaves the
-        // deadline in force unknown to the oracle (the port applied them in
-        // an order we cannot see): it records kAmbiguous, and timeouts are
-        // not judged until a clean set follows.
-        uint64_t my[2] = {0, 0};
-        bool clean[2] = {true, true};
-        // Clean = every earlier set had finished when this one took its
-        // ticket, and no later one took a ticket before this one finished.
-        for (int i = 0; i < 2; i++) {
-          if (!ms[i]) continue;
-          my[i] = ms[i]->dl_started.fetch_add(1, kRelaxed);
-          clean[i] = ms[i]->dl_finished.load(kRelaxed) == my[i];
-        }
-        const int64_t before = Now();
-        std::atomic_signal_fence(std::memory_order_seq_cst);
-        PD* const dpd = s.pd.load(kRelaxed);
-        dpd->SetDeadline(d, mode);
-        std::atomic_signal_fence(std::memory_order_seq_cst);
-        Hist(self, dpd, history::Kind::kDeadline, mode, before, Now(), 0, d);
-        // The port computes now + d with a later now; before + d is a lower
-        // bound, so "early" judged against it is never a false alarm.
-        int64_t expiry = d < 0 ? kExpiredPast : d == 0 ? kNone : 0;
-        if (d > 0 && __builtin_add_overflow(before, d, &expiry)) expiry = INT64_MAX;
-        for (int i = 0; i < 2; i++) {
-          ModeState* m = ms[i];
-          if (!m) continue;
-          if (m->dl_started.load(kRelaxed) != my[i] + 1) clean[i] = false;
-          m->dl_expiry.store(clean[i] ? expiry : kAmbiguous, kRelaxed);
-          // A later set may have taken its ticket (and even recorded) while
-          // this one was between its check and its store: then the record
-          // may be stale, and is made ambiguous.
-          if (m->dl_started.load(kRelaxed) != my[i] + 1) m->dl_expiry.store(kAmbiguous, kRelaxed);
-          m->dl_finished.fetch_add(1, kRelaxed);
-        }
-        log.Record(ops::OpKind::kDeadline, si, mode, d, kResNone);
-        stats_.by_kind[static_cast<int>(ops::OpKind::kDeadline)].fetch_add(1, kRelaxed);
+        SetDeadlineOp(self, si, mode, d);
         Release(s);
         break;
       }
@@ -331,6 +345,12 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
       }
     }
     if (rng() % 8 == 0) std::this_thread::yield();
+    if (cfg_.profile->actor_pause_ms > 0) {
+      // Rest in short slices, so the storm's end is not delayed.
+      const int64_t until =
+          Now() + static_cast<int64_t>(rng() % (2 * cfg_.profile->actor_pause_ms + 1)) * 1000000;
+      while (!Stopping() && Now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   log.done.store(true, kRelaxed);
 }

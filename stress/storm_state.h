@@ -237,6 +237,7 @@ class Storm {
   void ActorLoop(int self, uint64_t seed);
   void WatchdogLoop();
   void WaitOp(int self, int si, int mode, std::mt19937_64& rng);
+  void SetDeadlineOp(int self, int si, int mode, int64_t d);
   void CheckResult(int self, int si, int mode, int err, uint64_t inc, PD* pd, uint64_t r_base,
                    uint64_t dl_s0, int64_t t_start, int64_t t_ret);
   void Report(Finding f, int si, int mode);
