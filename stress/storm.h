@@ -29,24 +29,29 @@ enum ActorOp : int {
   kActDeadline,  // pollSetDeadline: past, zero, near, far, equal r/w
   kActReopen,    // unblock, wait for the waiters to leave, close, reopen
   kActIo,        // write a byte into a pipe (io profile): readiness via epoll
+  kActHangup,    // close the pipe's write end (io profile): EPOLLHUP, readers read 0
+  kActDrain,     // read the pipe empty (io profile): a writer parked on it is owed EPOLLOUT
   kNumActorOps,
 };
 inline constexpr const char* kActorOpNames[kNumActorOps] = {"ready", "everr", "deadline", "reopen",
-                                                            "io"};
+                                                            "io",    "hangup", "drain"};
 
 struct Profile {
   const char* name;
   const char* description;
   std::array<int, kNumActorOps> weights;
-  bool io;  // read waiters do real reads on pipes registered with epoll
+  // Read waiters do real reads, write waiters real writes (until the pipe is
+  // full), on pipes whose two ends are registered with epoll.
+  bool io;
 };
 
 inline constexpr Profile kProfiles[] = {
-    {"mixed", "every op, in memory", {40, 5, 30, 5, 0}, false},
-    {"ready", "readiness ping-pong (pattern A)", {85, 0, 10, 5, 0}, false},
-    {"deadline", "deadline-heavy: expiries racing waiters (pattern B)", {15, 0, 80, 5, 0}, false},
-    {"reuse", "close/reopen-heavy: LIFO reuse, stale timers", {30, 5, 30, 35, 0}, false},
-    {"io", "real pipes through the epoll poller", {20, 0, 25, 5, 50}, true},
+    {"mixed", "every op, in memory", {40, 5, 30, 5, 0, 0, 0}, false},
+    {"ready", "readiness ping-pong (pattern A)", {85, 0, 10, 5, 0, 0, 0}, false},
+    {"deadline", "deadline-heavy: expiries racing waiters (pattern B)", {15, 0, 80, 5, 0, 0, 0}, false},
+    {"reuse", "close/reopen-heavy: LIFO reuse, stale timers", {30, 5, 30, 35, 0, 0, 0}, false},
+    {"io", "real pipes through the epoll poller: writes until full, drains, hang-ups",
+     {20, 0, 25, 10, 50, 3, 20}, true},
 };
 
 struct StormConfig {

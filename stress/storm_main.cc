@@ -491,6 +491,9 @@ int Supervise(Cli& cli, const char* self) {
     if (size_t k = j.find("\"ops_by_kind\":"); k != std::string::npos) {
       std::printf("ops by kind %s\n", j.substr(k + 14, j.find('}', k) - k - 13).c_str());
     }
+    if (size_t k = j.find("\"pipes\":"); k != std::string::npos && sup.summary_json.find("\"profile\":\"io\"") != std::string::npos) {
+      std::printf("pipes %s\n", j.substr(k + 8, j.find('}', k) - k - 7).c_str());
+    }
     // Wake latency: bucket b holds latencies in [2^(b-1), 2^b) us.
     if (size_t h = j.find("\"wake_latency_log2us\":["); h != std::string::npos) {
       std::string line;
