@@ -12,7 +12,7 @@ evidence) or survived. Modes whose tools are not built here are "n/a".
 
 Modes:
   unit        GoogleTest suites on real threads (dev preset), variant fixed
-  tsan-storm  TSan storms (tsan preset): profiles mixed, deadline, reuse
+  tsan-storm  TSan storms (tsan preset): profiles mixed, deadline, reuse, pipes
   sim         the simulator, random chooser, sequential consistency, on fixed:
               the corpus/sim programs as regressions (a quarter of the
               budget), then generated swarm programs (pollstorm-sim explore
@@ -198,8 +198,9 @@ def mode_tsan_storm(scratch, budget):
         return {"result": "killed", "how": "does not compile", "seconds": 0}
     storm = os.path.join(bdir, "stress", "pollstorm-storm")
     spent = 0.0
-    for profile in ("mixed", "deadline", "reuse"):
-        dur = max(budget / 3 - 2, 2)
+    profiles = ("mixed", "deadline", "reuse", "pipes")
+    for profile in profiles:
+        dur = max(budget / len(profiles) - 2, 2)
         out_json = os.path.join(scratch.work, "storm.json")
         rc, out, secs, timed_out = run_timed(
             [storm, "--variant", scratch.variant, "--profile", profile, "--duration", f"{dur:.0f}",
@@ -217,7 +218,7 @@ def mode_tsan_storm(scratch, budget):
                 pass
             return {"result": "killed", "how": f"{how} ({profile})", "seconds": spent + secs}
         spent += secs
-    return {"result": "survived", "how": "no finding in mixed, deadline, reuse", "seconds": spent}
+    return {"result": "survived", "how": "no finding in " + ", ".join(profiles), "seconds": spent}
 
 
 # Share of a sim mode's budget for corpus/sim (the regressions); generated

@@ -43,6 +43,9 @@ struct Profile {
   // Read waiters do real reads, write waiters real writes (until the pipe is
   // full), on pipes whose two ends are registered with epoll.
   bool io;
+  // No rescuers: hangup only while a reader is parked on the slot, reopen only
+  // a hung-up slot with no waiter parked (its unblock then rescues nobody).
+  bool kernel_wakes_only = false;
 };
 
 inline constexpr Profile kProfiles[] = {
@@ -51,7 +54,12 @@ inline constexpr Profile kProfiles[] = {
     {"deadline", "deadline-heavy: expiries racing waiters (pattern B)", {15, 0, 80, 5, 0, 0, 0}, false},
     {"reuse", "close/reopen-heavy: LIFO reuse, stale timers", {30, 5, 30, 35, 0, 0, 0}, false},
     {"io", "real pipes through the epoll poller: writes until full, drains, hang-ups",
-     {20, 0, 25, 10, 50, 3, 20}, true},
+     {20, 0, 25, 10, 50, 3, 20}, true, false},
+    // Nothing but the kernel wakes a waiter here (no deadline, ready, reopen
+    // or unblock to rescue one the port failed), so a wake lost on a
+    // hang-up or a drain strands its waiter until the watchdog's bound.
+    {"pipes", "real pipes, kernel wakes only: writes until full, drains, hang-ups",
+     {0, 0, 0, 5, 50, 5, 30}, true, true},
 };
 
 struct StormConfig {

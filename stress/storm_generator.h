@@ -357,9 +357,15 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         break;
       }
       case kActReopen:
+        if (cfg_.profile->kernel_wakes_only &&
+            (s.hup_t.load(kRelaxed) == 0 || s.mode[0].active.load(kRelaxed) ||
+             s.mode[1].active.load(kRelaxed))) {
+          break;
+        }
         Reopen(si, self, true);
         break;
       case kActHangup: {
+        if (cfg_.profile->kernel_wakes_only && !s.mode[0].active.load(kRelaxed)) break;
         if (!Acquire(s)) break;
         {
           std::lock_guard<std::mutex> l(s.wfd_mu);
