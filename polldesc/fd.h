@@ -1,6 +1,7 @@
 // polldesc/fd.h: Fd<Server>, a small internal/poll (fd_unix.go, fd_poll_runtime.go)
 // over a non-blocking file descriptor: Read/Write loop pollReset -> syscall ->
-// pollWait on EAGAIN; deadlines; Close that unblocks, waits for the operations
+// pollWait on EAGAIN (ReadLoop, WriteLoop; a read of 0 is end of file);
+// deadlines; Close that unblocks, waits for the operations
 // in flight, then closes. It keeps internal/poll's contract with pollDesc: at
 // most one reader and one writer in pollWait per descriptor.
 //
@@ -33,10 +34,15 @@ struct IoResult {
   bool ok() const { return poll_err == kPollNoError && sys_errno == 0; }
 };
 
-// The hooks ReadLoop calls around its steps; an oracle (the simulator's
-// program runner) overrides them to learn where the reader is. No-ops here.
+// The hooks ReadLoop and WriteLoop call around their steps; an oracle (the
+// simulator's program runner) overrides them to learn where the reader or
+// writer is. No-ops here.
 struct ReadHooks {
   void BeforeRead() {}
+  void BeforeWait() {}
+};
+struct WriteHooks {
+  void BeforeWrite() {}
   void BeforeWait() {}
 };
 
@@ -55,6 +61,30 @@ IoResult ReadLoop(PD* pd, int sysfd, void* buf, std::size_t n, Hooks&& hooks = {
     if (errno != EAGAIN) return {0, kPollNoError, errno};
     hooks.BeforeWait();
     if (int e = pd->Wait(kModeRead); e != kPollNoError) return {0, e, 0};
+  }
+}
+
+// WriteLoop<Env>(pd, sysfd, buf, n, hooks)     internal/poll: FD.Write's body
+// (prepareWrite, then write; on EAGAIN waitWrite and write the rest). Writes
+// everything unless an error stops it; n is what was written. The caller
+// holds the write lock and a reference. Shared by Fd::Write and the
+// simulator, as ReadLoop is.
+template <class Env, class PD, class Hooks = WriteHooks>
+IoResult WriteLoop(PD* pd, int sysfd, const void* buf, std::size_t n, Hooks&& hooks = {}) {
+  if (int e = pd->Reset(kModeWrite); e != kPollNoError) return {0, e, 0};
+  std::size_t nn = 0;
+  for (;;) {
+    hooks.BeforeWrite();
+    ssize_t r = Env::SysWrite(sysfd, static_cast<const char*>(buf) + nn, n - nn);
+    if (r > 0) nn += static_cast<std::size_t>(r);
+    if (nn == n) return {static_cast<ssize_t>(nn), kPollNoError, 0};
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EAGAIN) {
+      hooks.BeforeWait();
+      if (int e = pd->Wait(kModeWrite); e != kPollNoError) return {static_cast<ssize_t>(nn), e, 0};
+      continue;
+    }
+    if (r < 0) return {static_cast<ssize_t>(nn), kPollNoError, errno};
   }
 }
 
@@ -94,21 +124,7 @@ class Fd {
   IoResult Write(const void* buf, std::size_t n) {
     OpGuard g(this, write_mu_);
     if (!g.ok) return {0, kPollErrClosing, 0};
-    if (int e = pd_->Reset(kModeWrite); e != kPollNoError) return {0, e, 0};
-    std::size_t nn = 0;
-    for (;;) {
-      ssize_t r = Env::SysWrite(sysfd_, static_cast<const char*>(buf) + nn, n - nn);
-      if (r > 0) nn += static_cast<std::size_t>(r);
-      if (nn == n) return {static_cast<ssize_t>(nn), kPollNoError, 0};
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0 && errno == EAGAIN) {
-        if (int e = pd_->Wait(kModeWrite); e != kPollNoError) {
-          return {static_cast<ssize_t>(nn), e, 0};
-        }
-        continue;
-      }
-      if (r < 0) return {static_cast<ssize_t>(nn), kPollNoError, errno};
-    }
+    return WriteLoop<Env>(pd_, sysfd_, buf, n);
   }
 
   // Fd::SetDeadline(d, mode)                       internal/poll: setDeadlineImpl

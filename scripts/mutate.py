@@ -12,7 +12,7 @@ evidence) or survived. Modes whose tools are not built here are "n/a".
 
 Modes:
   unit        GoogleTest suites on real threads (dev preset), variant fixed
-  tsan-storm  TSan storms (tsan preset): profiles mixed, deadline, reuse, timers
+  tsan-storm  TSan storms (tsan preset): profiles mixed, deadline, reuse, pipes, timers
   sim         the simulator, random chooser, sequential consistency, on fixed:
               the corpus/sim programs as regressions (a quarter of the
               budget), then generated swarm programs (pollstorm-sim explore
@@ -198,7 +198,7 @@ def mode_tsan_storm(scratch, budget):
         return {"result": "killed", "how": "does not compile", "seconds": 0}
     storm = os.path.join(bdir, "stress", "pollstorm-storm")
     spent = 0.0
-    profiles = ("mixed", "deadline", "reuse", "timers")
+    profiles = ("mixed", "deadline", "reuse", "pipes", "timers")
     for profile in profiles:
         dur = max(budget / len(profiles) - 2, 2)
         out_json = os.path.join(scratch.work, "storm.json")

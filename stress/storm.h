@@ -29,16 +29,23 @@ enum ActorOp : int {
   kActDeadline,  // pollSetDeadline: past, zero, near, far, equal r/w
   kActReopen,    // unblock, wait for the waiters to leave, close, reopen
   kActIo,        // write a byte into a pipe (io profile): readiness via epoll
+  kActHangup,    // close the pipe's write end (io profile): EPOLLHUP, readers read 0
+  kActDrain,     // read the pipe empty (io profile): a writer parked on it is owed EPOLLOUT
   kNumActorOps,
 };
 inline constexpr const char* kActorOpNames[kNumActorOps] = {"ready", "everr", "deadline", "reopen",
-                                                            "io"};
+                                                            "io",    "hangup", "drain"};
 
 struct Profile {
   const char* name;
   const char* description;
   std::array<int, kNumActorOps> weights;
-  bool io;  // read waiters do real reads on pipes registered with epoll
+  // Read waiters do real reads, write waiters real writes (until the pipe is
+  // full), on pipes whose two ends are registered with epoll.
+  bool io;
+  // No rescuers: hangup only while a reader is parked on the slot, reopen only
+  // a hung-up slot with no waiter parked (its unblock then rescues nobody).
+  bool kernel_wakes_only = false;
   // Each waiter sets its own deadline (1 us .. 2 ms) on its mode before its
   // reset, as a caller of SetReadDeadline then Read does.
   bool waiter_deadlines = false;
@@ -49,13 +56,20 @@ struct Profile {
 };
 
 inline constexpr Profile kProfiles[] = {
-    {"mixed", "every op, in memory", {40, 5, 30, 5, 0}, false},
-    {"ready", "readiness ping-pong (pattern A)", {85, 0, 10, 5, 0}, false},
-    {"deadline", "deadline-heavy: expiries racing waiters (pattern B)", {15, 0, 80, 5, 0}, false},
-    {"reuse", "close/reopen-heavy: LIFO reuse, stale timers", {30, 5, 30, 35, 0}, false},
-    {"io", "real pipes through the epoll poller", {20, 0, 25, 5, 50}, true},
+    {"mixed", "every op, in memory", {40, 5, 30, 5, 0, 0, 0}, false},
+    {"ready", "readiness ping-pong (pattern A)", {85, 0, 10, 5, 0, 0, 0}, false},
+    {"deadline", "deadline-heavy: expiries racing waiters (pattern B)", {15, 0, 80, 5, 0, 0, 0}, false},
+    {"reuse", "close/reopen-heavy: LIFO reuse, stale timers", {30, 5, 30, 35, 0, 0, 0}, false},
+    {"io", "real pipes through the epoll poller: writes until full, drains, hang-ups",
+     {20, 0, 25, 10, 50, 3, 20}, true, false},
+    // Nothing but the kernel wakes a waiter here (no deadline, ready, reopen
+    // or unblock to rescue one the port failed), so a wake lost on a
+    // hang-up or a drain strands its waiter until the watchdog's bound.
+    {"pipes", "real pipes, kernel wakes only: writes until full, drains, hang-ups",
+     {0, 0, 0, 5, 50, 5, 30}, true, true},
+    // Nothing but a waiter's own timer ends its wait (the same idea, in memory).
     {"timers", "waiters set their own deadlines, actors are rare: each wait ends by its timer",
-     {2, 0, 0, 1, 0}, false, true, 1500},
+     {2, 0, 0, 1, 0, 0, 0}, false, false, true, 1500},
 };
 
 struct StormConfig {

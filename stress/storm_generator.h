@@ -3,8 +3,15 @@
 // random descriptor and mode, holding that mode's waiter token (at most one
 // waiter per descriptor and mode, as internal/poll guarantees). The others are
 // actors: ready, everr, deadline (past, zero, near, far), reopen (unblock,
-// wait for the ops in flight, pollClose, open the next incarnation) and io (a
-// byte into the descriptor's pipe), picked by the profile's weights.
+// wait for the ops in flight, pollClose, open the next incarnation), io (a
+// byte into the descriptor's pipe), hangup (close the pipe's write end) and
+// drain (read the pipe empty), picked by the profile's weights.
+//
+// The io profile's descriptor is a real pipe whose two ends are registered
+// with epoll under the descriptor's one key (as a socket's two directions
+// are under one fd): a read waiter reads the read end (parking on EAGAIN; 0
+// after a hang-up is end of file), a write waiter writes the write end until
+// the pipe (one page) is full, parks, and after its wake writes once more.
 //
 // Each operation also records, before and after its call into the port, what
 // the oracle (storm_oracle.h) and the watchdog (storm_watchdog.h) need: ready
@@ -35,8 +42,12 @@ void Storm<V>::OpenSlot(int si, int self) {
       std::perror("pollstorm: pipe2");
       std::_Exit(3);
     }
+    // One page: a writer fills it in one write, so writes until full are cheap.
+    (void)fcntl(p[1], F_SETPIPE_SZ, 4096);
     s.rfd.store(p[0], kRelaxed);
     s.wfd.store(p[1], kRelaxed);
+    s.hup_t.store(0, kRelaxed);
+    s.drained_t.store(0, kRelaxed);
     fd = static_cast<uintptr_t>(p[0]);
   }
   const int64_t t_open = Now();
@@ -69,6 +80,13 @@ void Storm<V>::OpenSlot(int si, int self) {
   s.pd.store(pd, std::memory_order_release);
   // release: an actor that reads the key (acquire) sees the opened pd.
   s.key.store(key, std::memory_order_release);
+  // The write end under the same key: its EPOLLOUT (room again) and EPOLLERR
+  // reach this descriptor as write readiness. Closing the fd deregisters it.
+  if (cfg_.profile->io && server_->platform()->NetpollOpen(
+                              static_cast<uintptr_t>(s.wfd.load(kRelaxed)), key) != 0) {
+    std::perror("pollstorm: epoll_ctl ADD (write end)");
+    std::_Exit(3);
+  }
 }
 
 // Unblock, wait for the ops in flight to leave, pollClose, and (if reopen)
@@ -104,8 +122,14 @@ bool Storm<V>::Reopen(int si, int self, bool reopen) {
   Hist(self, pd, history::Kind::kClose, 0, t_close, Now());
   stats_.by_kind[static_cast<int>(ops::OpKind::kClose)].fetch_add(1, kRelaxed);
   if (cfg_.profile->io) {
+    // The write end first: closing the read end while the (registered) write
+    // end is open would raise EPOLLERR on it, an event error for whichever
+    // incarnation the descriptor object serves by the time it is delivered.
+    {
+      std::lock_guard<std::mutex> l(s.wfd_mu);
+      if (s.wfd.load(kRelaxed) >= 0) close(s.wfd.load(kRelaxed));
+    }
     close(s.rfd.load(kRelaxed));
-    close(s.wfd.load(kRelaxed));
   }
   s.inc.store(inc + 1, kRelaxed);
   OpenSlot(si, self);
@@ -178,6 +202,8 @@ void Storm<V>::WaitOp(int self, int si, int mode, std::mt19937_64& rng) {
   const uint64_t inc = s.inc.load(kRelaxed);
   ThreadLog& log = logs_[self];
   const bool io = cfg_.profile->io && mode == kModeRead;
+  const bool io_w = cfg_.profile->io && mode == kModeWrite;
+  bool was_full = false;  // io_w: the pipe was found full, then the writer waited
   ReadyCount& rc = StateOf(pd).ready[ModeIndex(mode)];
   m.waiter_pd.store(&StateOf(pd), kRelaxed);
   if (cfg_.profile->waiter_deadlines) {
@@ -205,7 +231,38 @@ void Storm<V>::WaitOp(int self, int si, int mode, std::mt19937_64& rng) {
       if (io) {
         char buf[64];
         const ssize_t n = read(s.rfd.load(kRelaxed), buf, sizeof buf);
-        if (n > 0) break;  // consumed real data
+        if (n > 0) break;   // consumed real data
+        if (n == 0) {  // end of file: the write end was closed (hang-up)
+          stats_.eof_reads.fetch_add(1, kRelaxed);
+          break;
+        }
+      }
+      if (io_w) {
+        // Write until the pipe is full; after a wait, one write that fits
+        // ends the op (the drain's room reached the writer).
+        static const char page[4096] = {};
+        bool done = false;
+        for (;;) {
+          std::unique_lock<std::mutex> l(s.wfd_mu);
+          const int wfd = s.wfd.load(kRelaxed);
+          if (wfd < 0) {
+            done = true;  // hung up: nothing left to write into
+            break;
+          }
+          const ssize_t n = write(wfd, page, sizeof page);
+          l.unlock();
+          if (n > 0 && was_full) {
+            done = true;
+            break;
+          }
+          if (n < 0) {
+            done = errno != EAGAIN;  // EPIPE after a reopen's close of the read end
+            break;
+          }
+        }
+        if (done || Stopping()) break;
+        if (!was_full) stats_.pipe_full_waits.fetch_add(1, kRelaxed);
+        was_full = true;
       }
       m.obl_base.store(rc.started.load(kRelaxed), kRelaxed);
       m.wait_since.store(Now(), kRelaxed);
@@ -222,10 +279,10 @@ void Storm<V>::WaitOp(int self, int si, int mode, std::mt19937_64& rng) {
       m.active.store(false, kRelaxed);
       log.Record(ops::OpKind::kWait, si, mode, 0, err);
       stats_.by_kind[static_cast<int>(ops::OpKind::kWait)].fetch_add(1, kRelaxed);
-      if (!io || err != kPollNoError) {
+      if ((!io && !io_w) || err != kPollNoError) {
         CheckResult(self, si, mode, err, inc, pd, r_base, dl_s0, t_start, t_ret);
       }
-      if (!io || err != kPollNoError || Stopping()) break;
+      if ((!io && !io_w) || err != kPollNoError || Stopping()) break;
       // io: a successful wait may be spurious (EAGAIN again is legal); loop.
     }
   }
@@ -331,13 +388,52 @@ void Storm<V>::ActorLoop(int self, uint64_t seed) {
         break;
       }
       case kActReopen:
+        if (cfg_.profile->kernel_wakes_only &&
+            (s.hup_t.load(kRelaxed) == 0 || s.mode[0].active.load(kRelaxed) ||
+             s.mode[1].active.load(kRelaxed))) {
+          break;
+        }
         Reopen(si, self, true);
         break;
+      case kActHangup: {
+        if (cfg_.profile->kernel_wakes_only && !s.mode[0].active.load(kRelaxed)) break;
+        if (!Acquire(s)) break;
+        {
+          std::lock_guard<std::mutex> l(s.wfd_mu);
+          if (s.wfd.load(kRelaxed) >= 0) {
+            close(s.wfd.load(kRelaxed));
+            s.wfd.store(-1, kRelaxed);
+            // After the close: a reader parked from here on is owed its wake.
+            s.hup_t.store(Now(), kRelaxed);
+          }
+        }
+        log.Record(ops::OpKind::kHangup, si, 0, 0, kResNone);
+        stats_.by_kind[static_cast<int>(ops::OpKind::kHangup)].fetch_add(1, kRelaxed);
+        Release(s);
+        break;
+      }
+      case kActDrain: {
+        if (!Acquire(s)) break;
+        char buf[4096];
+        ssize_t got = 0, n;
+        while ((n = read(s.rfd.load(kRelaxed), buf, sizeof buf)) > 0) got += n;
+        // After the read that emptied it: a writer parked before is owed EPOLLOUT.
+        if (got > 0) s.drained_t.store(Now(), kRelaxed);
+        log.Record(ops::OpKind::kDrain, si, 0, 0, kResNone);
+        stats_.by_kind[static_cast<int>(ops::OpKind::kDrain)].fetch_add(1, kRelaxed);
+        Release(s);
+        break;
+      }
       case kActIo: {
         if (!Acquire(s)) break;  // the fd must stay open while we write
         const char b = 'x';
-        const ssize_t n = write(s.wfd.load(kRelaxed), &b, 1);
-        (void)n;  // EAGAIN on a full pipe is fine: it is readable anyway
+        {
+          std::lock_guard<std::mutex> l(s.wfd_mu);
+          if (s.wfd.load(kRelaxed) >= 0) {
+            const ssize_t n = write(s.wfd.load(kRelaxed), &b, 1);
+            (void)n;  // EAGAIN on a full pipe is fine: it is readable anyway
+          }
+        }
         log.Record(ops::OpKind::kIo, si, 0, 0, kResNone);
         stats_.by_kind[static_cast<int>(ops::OpKind::kIo)].fetch_add(1, kRelaxed);
         Release(s);

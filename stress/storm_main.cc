@@ -182,7 +182,10 @@ Cli ParseArgs(int argc, char** argv) {
       for (int j = 0; j < kNumActorOps; j++) {
         if (op == kActorOpNames[j]) k = j;
       }
-      if (k < 0) Usage("unknown op in '" + cli::Shown(a) + "' (ops: ready, everr, deadline, reopen, io)");
+      if (k < 0) {
+        Usage("unknown op in '" + cli::Shown(a) +
+              "' (ops: ready, everr, deadline, reopen, io, hangup, drain)");
+      }
       if (!ParseU64(value(), &n) || n > 1000) Usage(a + " takes 0..1000, not '" + cli::Shown(argv[i]) + "'");
       overrides[k] = static_cast<int>(n);
     } else {
@@ -193,8 +196,11 @@ Cli ParseArgs(int argc, char** argv) {
   for (int k = 0; k < kNumActorOps; k++) {
     if (overrides[k] >= 0) cli.cfg.weights[k] = overrides[k];
   }
-  if (!cli.cfg.profile->io && cli.cfg.weights[kActIo] > 0) {
-    Usage("--weight-io needs --profile io (only it has pipes)");
+  for (int k : {kActIo, kActHangup, kActDrain}) {
+    if (!cli.cfg.profile->io && cli.cfg.weights[k] > 0) {
+      Usage("--weight-" + std::string(kActorOpNames[k]) +
+            " needs --profile io or pipes (only they have pipes)");
+    }
   }
   int total = 0;
   for (int w : cli.cfg.weights) total += w;
@@ -511,6 +517,9 @@ int Supervise(Cli& cli, const char* self) {
     }
     if (size_t k = j.find("\"ops_by_kind\":"); k != std::string::npos) {
       std::printf("ops by kind %s\n", j.substr(k + 14, j.find('}', k) - k - 13).c_str());
+    }
+    if (size_t k = j.find("\"pipes\":"); k != std::string::npos && sup.summary_json.find("\"profile\":\"io\"") != std::string::npos) {
+      std::printf("pipes %s\n", j.substr(k + 8, j.find('}', k) - k - 7).c_str());
     }
     // Wake latency: bucket b holds latencies in [2^(b-1), 2^b) us.
     if (size_t h = j.find("\"wake_latency_log2us\":["); h != std::string::npos) {

@@ -162,7 +162,13 @@ struct Slot {
   std::atomic<uint64_t> unblock_started_inc{UINT64_MAX};
   std::atomic<uint64_t> unblock_done_inc{UINT64_MAX};
   std::atomic<int64_t> unblock_done_t{0};
-  std::atomic<int> rfd{-1}, wfd{-1};  // io profile: the pipe
+  std::atomic<int> rfd{-1}, wfd{-1};  // io profile: the pipe (wfd -1 once hung up)
+  // io profile: wfd's writes and its close (the hang-up) take it, so a write
+  // never reaches a reused fd number. The harness's lock, not the port's.
+  std::mutex wfd_mu;
+  // io profile, this incarnation: when the write end was closed (0: not),
+  // when the pipe was last read empty by a drain (0: never).
+  std::atomic<int64_t> hup_t{0}, drained_t{0};
   ModeState mode[2];                  // [0] = 'r', [1] = 'w'
 };
 
@@ -176,6 +182,9 @@ struct Stats {
   std::atomic<int64_t> timeout_late_max_ns{0};
   std::atomic<uint64_t> timeout_late_sum_us{0};
   std::atomic<uint64_t> waits_explained_by_inflight{0};
+  // io profile: writers that found their pipe full and parked; reads that
+  // returned end of file after a hang-up.
+  std::atomic<uint64_t> pipe_full_waits{0}, eof_reads{0};
 };
 
 int Bucket(int64_t ns) {

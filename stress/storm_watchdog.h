@@ -1,7 +1,9 @@
 // stress/storm_watchdog.h: the lost-wakeup watchdog, one thread. Some events
 // oblige a waiter to wake: a ready that finished after its reset, an unblock
 // of its incarnation, an expired deadline with no set in flight, or (io
-// profile) unread bytes in its pipe. A waiter still inside the same Wait one
+// profile) unread bytes in its pipe, its pipe's write end closed after it
+// parked (a reader: its read returns 0), or its full pipe drained after it
+// parked (a writer). A waiter still inside the same Wait one
 // bound (--watchdog-ms) after the watchdog first saw such an event is
 // reported as a lost wakeup, once per wait.
 //
@@ -46,9 +48,15 @@ void Storm<V>::WatchdogLoop() {
           why = "its deadline expired";
         } else if (io) {
           int avail = 0;
+          const int64_t hup = s.hup_t.load(kRelaxed);
           if (ioctl(s.rfd.load(kRelaxed), FIONREAD, &avail) == 0 && avail > 0) {
             why = "its pipe holds " + std::to_string(avail) + " unread bytes";
+          } else if (hup > m.wait_since.load(kRelaxed)) {
+            why = "its pipe's write end was closed (hang-up: its read returns 0)";
           }
+        } else if (cfg_.profile->io && mi == 1 &&
+                   s.drained_t.load(kRelaxed) > m.wait_since.load(kRelaxed)) {
+          why = "its full pipe was drained after it parked";
         }
         if (why.empty()) {
           m.wd_id = 0;

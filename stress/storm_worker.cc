@@ -186,6 +186,8 @@ int Storm<V>::Run() {
        std::to_string(judged > early ? stats_.timeout_late_sum_us.load(kRelaxed) / (judged - early)
                                      : 0) +
        ",\"late_max_us\":" + std::to_string(stats_.timeout_late_max_ns.load(kRelaxed) / 1000) +
+       "},\"pipes\":{\"full_waits\":" + std::to_string(stats_.pipe_full_waits.load(kRelaxed)) +
+       ",\"eof_reads\":" + std::to_string(stats_.eof_reads.load(kRelaxed)) +
        "},\"findings\":" + std::to_string(findings_.load(kRelaxed)) + "}";
   std::printf("SUMMARY\t%s\n", j.c_str());
   std::fflush(stdout);

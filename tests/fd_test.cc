@@ -125,6 +125,14 @@ TYPED_TEST(FdTest, PeerHangupWakesReaderWithEof) {
   });
   WaitUntilParked(r->pd(), kModeRead);
   w->Close();
+  // A hang guard, not a timing assertion: a reader never woken by the
+  // hang-up fails here (and is then released by Close) instead of hanging
+  // the suite (mutants/hangup-no-reader-wake).
+  if (reader.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    r->Close();
+    reader.get();
+    FAIL() << "the reader parked before the hang-up was not woken by it in 10 s";
+  }
   auto res = reader.get();
   EXPECT_TRUE(res.ok());
   EXPECT_EQ(res.n, 0) << "EPOLLHUP readies the reader, read() returns EOF";

@@ -171,5 +171,43 @@ TEST(ModelTest, ContractViolationsAreInvalidNotExecuted) {
   EXPECT_TRUE(m.Apply(O("wait d5 r")).invalid);
 }
 
+// The pipe ops (binary version 3): a writer parks on a full pipe and a drain
+// wakes it; a hang-up wakes a parked reader with end of file and readies the
+// write mode too (EPOLLHUP maps to both); EPOLLERR alone sets the event error
+// and readies both modes: the writer's retry fails with EPIPE, the reader's
+// pollWait returns the event error; a pipe starts writable (ADD's EPOLLOUT).
+TEST(ModelTest, PipesFillDrainHangUpAndErr) {
+  PollModel m(1, 0, /*pipe_events=*/true);
+  EXPECT_EQ(m.Apply(O("wait d0 w")).result, kPollNoError) << "ADD's EPOLLOUT latched w";
+  for (int i = 0; i < ops::kPipeCapacity; i++) EXPECT_EQ(m.Apply(O("write d0")).result, kPollNoError);
+  EXPECT_TRUE(m.Apply(O("write d0")).blocks) << "full";
+  EXPECT_TRUE(m.Apply(O("ready d0 w")).wakes.empty()) << "woken with the pipe full: EAGAIN, parks again";
+  Step s = m.Apply(O("drain d0"));
+  ASSERT_EQ(s.wakes.size(), 1u);
+  EXPECT_EQ(s.wakes[0], (Wake{0, 'w', kPollNoError}));
+  EXPECT_TRUE(m.Apply(O("drain d0")).wakes.empty());
+  EXPECT_EQ(m.Apply(O("drain d0")).edges, 0) << "a pipe that was not full gets no EPOLLOUT";
+  EXPECT_TRUE(m.Apply(O("read d0")).blocks);
+  s = m.Apply(O("hangup d0"));
+  ASSERT_EQ(s.wakes.size(), 1u);
+  EXPECT_EQ(s.wakes[0], (Wake{0, 'r', kEof}));
+  EXPECT_EQ(s.edges, 'r' + 'w');
+  EXPECT_EQ(m.Apply(O("read d0")).result, kEof) << "end of file stays";
+  EXPECT_EQ(m.Apply(O("hangup d0")).edges, 0) << "a second hang-up is no new edge";
+  EXPECT_TRUE(m.Apply(O("io d0")).wakes.empty());
+  EXPECT_EQ(m.Apply(O("read d0")).result, kEof) << "nothing arrives after the hang-up";
+
+  PollModel e(1, 0, true);
+  for (int i = 0; i < ops::kPipeCapacity; i++) e.Apply(O("write d0"));
+  EXPECT_TRUE(e.Apply(O("write d0")).blocks);
+  s = e.Apply(O("epollerr d0"));
+  ASSERT_EQ(s.wakes.size(), 1u);
+  EXPECT_EQ(s.wakes[0], (Wake{0, 'w', kEpipe}));
+  EXPECT_EQ(e.Apply(O("read d0")).result, kPollErrNotPollable) << "EPOLLERR alone: the event error";
+  e.Apply(O("io d0"));
+  EXPECT_EQ(e.Apply(O("read d0")).result, kPollNoError) << "a later event (EPOLLIN) clears it";
+  EXPECT_EQ(e.Apply(O("write d0")).result, kEpipe);
+}
+
 }  // namespace
 }  // namespace pollstorm::model

@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 namespace pollstorm::ops {
 namespace {
@@ -54,7 +58,7 @@ TEST(OpsTest, BinaryRoundTripsRepresentablePrograms) {
 TEST(OpsTest, AnyBytesDecodeToAProgramThatRoundTrips) {
   std::mt19937_64 rng(42);
   for (int i = 0; i < 2000; i++) {
-    std::vector<uint8_t> b = {'P', 'S', static_cast<uint8_t>(1 + i % 2)};
+    std::vector<uint8_t> b = {'P', 'S', static_cast<uint8_t>(1 + i % 3)};
     const int n = static_cast<int>(rng() % 64);
     for (int j = 0; j < n; j++) b.push_back(static_cast<uint8_t>(rng()));
     auto p = DecodeBinary(b.data(), b.size());
@@ -81,6 +85,79 @@ TEST(OpsTest, VersionOneInputsDecodeAsTheyAlwaysDid) {
   EXPECT_EQ(FormatOp(a->threads[0][1]), "io d0");
   EXPECT_EQ(FormatOp(b->threads[0][0]), "read d1");
   EXPECT_EQ(FormatOp(b->threads[0][1]), "unblock d0");
+}
+
+// Version 3 added write, drain, hangup and epollerr (kinds 11-14). Version 2
+// inputs still reduce their kind field modulo 11, version 1 modulo 10.
+TEST(OpsTest, VersionTwoInputsDecodeAsTheyAlwaysDid) {
+  const uint8_t v2[] = {'P', 'S', 2, 11, 0, 0, 14, 0, 0, 25, 0, 0};
+  const uint8_t v3[] = {'P', 'S', 3, 11, 0, 0, 14, 0, 0, 25, 0, 0};
+  auto a = DecodeBinary(v2, sizeof v2);
+  auto b = DecodeBinary(v3, sizeof v3);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(FormatOp(a->threads[0][0]), "open d0");      // 11 % 11
+  EXPECT_EQ(FormatOp(a->threads[0][1]), "wait d0 r");    // 14 % 11
+  EXPECT_EQ(FormatOp(a->threads[0][2]), "wait d0 r");    // 25 % 11
+  EXPECT_EQ(FormatOp(b->threads[0][0]), "write d0");
+  EXPECT_EQ(FormatOp(b->threads[0][1]), "epollerr d0");
+  EXPECT_EQ(FormatOp(b->threads[0][2]), "read d0");      // 25 % 15
+  // Random version 2 inputs decode exactly as a kind-modulo-11 decoder reads them.
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; i++) {
+    std::vector<uint8_t> old = {'P', 'S', 2};
+    for (int j = static_cast<int>(rng() % 48); j > 0; j--) old.push_back(static_cast<uint8_t>(rng()));
+    std::vector<uint8_t> as_v3 = old;
+    as_v3[2] = 3;
+    for (size_t k = 3; k + 3 <= as_v3.size(); k += 3) {
+      as_v3[k] = static_cast<uint8_t>((as_v3[k] & 0xc0) | ((as_v3[k] & 63) % kNumOpKindsV2));
+    }
+    EXPECT_EQ(*DecodeBinary(old.data(), old.size()), *DecodeBinary(as_v3.data(), as_v3.size()))
+        << "input " << i;
+  }
+}
+
+// Every stored program (the fuzz seeds, the regressions, the simulator's
+// corpus) decodes unchanged: its version 2 form (what the seeds were before
+// version 3) decodes to it, its current form too, and for the programs that
+// use only version 2's kinds the op bytes (the headerless seeds the fuzz
+// targets read) are the same in both versions.
+TEST(OpsTest, StoredProgramsDecodeUnchangedAcrossVersions) {
+  int files = 0, old_kinds = 0;
+  for (const char* dir : {"corpus/fuzz_ops", "corpus/fuzz_sched", "corpus/regressions", "corpus/sim",
+                          "corpus/known", "corpus/triage"}) {
+    const std::filesystem::path d = std::filesystem::path(POLLSTORM_SOURCE_DIR) / dir;
+    ASSERT_TRUE(std::filesystem::is_directory(d)) << d;
+    std::vector<std::filesystem::path> paths;
+    for (const auto& e : std::filesystem::directory_iterator(d)) {
+      if (e.path().extension() == ".txt") paths.push_back(e.path());
+    }
+    std::sort(paths.begin(), paths.end());
+    for (const auto& path : paths) {
+      std::ifstream in(path);
+      std::stringstream text;
+      text << in.rdbuf();
+      ParseError err;
+      auto p = ParseProgram(text.str(), &err);
+      ASSERT_TRUE(p) << path << ": " << err.ToString();
+      if (!BinaryLoss(*p).empty()) continue;  // text-only (more than 4 threads, odd durations)
+      files++;
+      const auto v3 = EncodeBinary(*p);
+      // The binary form has no counters header: the ops are what must agree.
+      EXPECT_EQ(DecodeBinary(v3.data(), v3.size())->threads, p->threads) << path;
+      EXPECT_EQ(DecodeOpTriples(v3.data() + 3, v3.size() - 3).threads, p->threads) << path;
+      bool v2_only = true;
+      for (const auto& th : p->threads) {
+        for (const Op& op : th) v2_only &= static_cast<int>(op.kind) < kNumOpKindsV2;
+      }
+      if (!v2_only) continue;
+      old_kinds++;
+      const auto v2 = EncodeBinaryAs(*p, 2);
+      EXPECT_EQ(DecodeBinary(v2.data(), v2.size())->threads, p->threads) << path;
+      EXPECT_TRUE(std::equal(v2.begin() + 3, v2.end(), v3.begin() + 3, v3.end())) << path;
+    }
+  }
+  EXPECT_GT(files, 20);
+  EXPECT_GT(old_kinds, 20);
 }
 
 TEST(OpsTest, BadHeaderIsRejected) {

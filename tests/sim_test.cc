@@ -653,13 +653,13 @@ TEST(SysCalls, FdReadOverTheSimulatedKernelWakesOnTheEdge) {
               done->store(true, std::memory_order_release);
             },
             "reader");
-        auto w = sim::Spawn([kernel, sysfd] { kernel->Write(sysfd, 1); }, "writer");
+        auto w = sim::Spawn([kernel, sysfd] { kernel->PeerWrite(sysfd, 1); }, "writer");
         auto p = sim::Spawn(
             [kernel, server, done] {
               while (!done->load(std::memory_order_acquire)) {
                 kernel->Poll(
-                    [](void* srv, uint64_t key, int mode) {
-                      static_cast<SimServer<Fixed>*>(srv)->ReadyEvent(key, mode);
+                    [](void* srv, uint64_t key, uint32_t events) {
+                      static_cast<SimServer<Fixed>*>(srv)->ReadyEvent(key, EpollEventMode(events));
                     },
                     server);
                 sim::Yield();
@@ -673,6 +673,78 @@ TEST(SysCalls, FdReadOverTheSimulatedKernelWakesOnTheEdge) {
         sim::Assert((*fd)->Close() == kPollNoError, "close failed");
         char b;
         sim::Assert(kernel->Read(sysfd, &b, 1) == -1 && errno == EBADF, "the fd outlived Close");
+      },
+      &st);
+  EXPECT_FALSE(f) << Show(f);
+  EXPECT_EQ(st.executions, 3000u);
+}
+
+// The pipe's other directions, through the Fd facade and the port's own
+// epoll mapping (PollServer::PollEvent): a writer that fills the pipe parks
+// until another process drains it (EPOLLOUT), and a reader parked on an
+// empty pipe wakes when the writer end hangs up (EPOLLHUP) and reads 0.
+// Under every schedule: the writer gets all its bytes out, the reader gets
+// end of file.
+TEST(SysCalls, FdWriteParksOnAFullPipeAndFdReadSeesTheHangup) {
+  sim::CheckStats st;
+  const auto f = sim::Check(
+      Config(3000, true),
+      [] {
+        using FdT = Fd<SimServer<Fixed>>;
+        auto* kernel = sim::Make<sim::Kernel>(2);
+        auto* server = sim::Make<SimServer<Fixed>>(kernel);
+        const int sysfd = kernel->Pipe();
+        int err = 0;
+        auto* fd = sim::Make<std::unique_ptr<FdT>>(FdT::Open(*server, sysfd, &err));
+        sim::Assert(*fd != nullptr, "open failed");
+        auto* done = sim::Make<sim::Atomic<int>>(0);
+        auto wr = sim::Spawn(
+            [fd, done] {
+              const char b[3] = {'a', 'b', 'c'};
+              const IoResult res = (*fd)->Write(b, sizeof b);
+              sim::Assert(res.ok() && res.n == 3, "the writer did not get its 3 bytes out");
+              done->fetch_add(1, std::memory_order_release);
+            },
+            "writer");
+        auto rd = sim::Spawn(
+            [fd, done] {
+              char b[4];
+              const IoResult res = (*fd)->Read(b, sizeof b);
+              sim::Assert(res.ok() && res.n == 0, "the reader did not read end of file");
+              done->fetch_add(1, std::memory_order_release);
+            },
+            "reader");
+        auto peer = sim::Spawn(
+            [kernel, sysfd] {
+              kernel->Hangup(sysfd);
+              // Drain until the writer's 3 bytes are out (2 fit at once).
+              int64_t got = 0;
+              while (got < 3) {
+                const ssize_t n = kernel->Drain(sysfd);
+                if (n > 0) got += n;
+                sim::Yield();
+              }
+            },
+            "peer");
+        auto p = sim::Spawn(
+            [kernel, server, done] {
+              while (done->load(std::memory_order_acquire) < 2) {
+                kernel->Poll(
+                    [](void* srv, uint64_t key, uint32_t events) {
+                      auto* s = static_cast<SimServer<Fixed>*>(srv);
+                      GList<SimServer<Fixed>::G> to_run;
+                      s->InjectList(to_run, s->PollEvent(key, events, to_run));
+                    },
+                    server);
+                sim::Yield();
+              }
+            },
+            "poller");
+        wr.Join();
+        rd.Join();
+        peer.Join();
+        p.Join();
+        sim::Assert((*fd)->Close() == kPollNoError, "close failed");
       },
       &st);
   EXPECT_FALSE(f) << Show(f);

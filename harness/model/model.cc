@@ -4,7 +4,13 @@
 
 namespace pollstorm::model {
 
-PollModel::PollModel(int descs, int64_t now) : d_(descs), now_(now) {}
+PollModel::PollModel(int descs, int64_t now, bool pipe_events)
+    : d_(descs), now_(now), pipe_events_(pipe_events) {
+  // epoll_ctl ADD reports a new pipe's room: a write edge for every one.
+  if (pipe_events_) {
+    for (Desc& d : d_) d.m[1].ready = true;
+  }
+}
 
 int PollModel::CheckErr(const Desc& d, int mode) const {
   if (d.closing) return kPollErrClosing;
@@ -27,18 +33,32 @@ void PollModel::WakeWith(int desc, int mode, int err, Step* s) {
 // pollWait's checkerr returns an event error set while it was parked (which
 // woke nobody), else it parks again. (fuzz_ops found the model missing that.)
 void PollModel::Edge(int desc, int mode, Step* s) {
+  if (s->edges != mode) s->edges += mode;
   Desc& d = d_[desc];
   Mode& m = d.m[Mi(mode)];
   if (!m.parked) {
     m.ready = true;
   } else if (!m.reader) {
     WakeWith(desc, mode, kPollNoError, s);
-  } else if (d.bytes > 0) {
+  } else if (mode == 'r' && d.bytes > 0) {
     d.bytes--;
+    WakeWith(desc, mode, kPollNoError, s);
+  } else if (mode == 'r' && d.hup) {
+    WakeWith(desc, mode, kEof, s);
+  } else if (mode == 'w' && d.err) {
+    WakeWith(desc, mode, kEpipe, s);
+  } else if (mode == 'w' && d.out < ops::kPipeCapacity) {
+    d.out++;
     WakeWith(desc, mode, kPollNoError, s);
   } else if (const int e = CheckErr(d, mode); e != kPollNoError) {
     WakeWith(desc, mode, e, s);
   }
+}
+
+void PollModel::Event(int desc, bool read, bool write, bool err_alone, Step* s) {
+  if (pipe_events_) d_[desc].everr = err_alone;
+  if (read) Edge(desc, 'r', s);
+  if (write) Edge(desc, 'w', s);
 }
 
 // Deadlines at or before `now` expire; a parked waiter of that mode wakes
@@ -76,6 +96,7 @@ Step PollModel::Apply(const ops::Op& op) {
     const int inc = d.incarnation + 1;
     d = Desc{};
     d.incarnation = inc;
+    if (pipe_events_) d.m[1].ready = true;  // ADD's EPOLLOUT (see the constructor)
     return s;
   }
   if (!d.open) return invalid(std::string(ops::KindName(op.kind)) + ": descriptor is closed");
@@ -109,8 +130,43 @@ Step PollModel::Apply(const ops::Op& op) {
       }
       return s;
     case OpKind::kIo:
+      if (d.hup) return s;  // the writer closed its end: EPIPE for it, nothing arrives
       d.bytes++;
-      Edge(op.desc, 'r', &s);
+      Event(op.desc, true, false, false, &s);
+      return s;
+    case OpKind::kWrite: {
+      Mode& m = d.m[1];
+      if (m.parked) return invalid("write: a second waiter in mode w (double wait)");
+      const int e = CheckErr(d, 'w');
+      if (e != kPollNoError) {
+        s.result = e;
+      } else if (m.ready = false; d.err) {
+        s.result = kEpipe;
+      } else if (d.out < ops::kPipeCapacity) {
+        d.out++;
+        s.result = kPollNoError;
+      } else {
+        m.parked = true;
+        m.reader = true;
+        s.blocks = true;
+      }
+      return s;
+    }
+    case OpKind::kDrain: {
+      const bool was_full = d.out >= ops::kPipeCapacity;
+      d.out = 0;
+      if (was_full) Event(op.desc, false, true, false, &s);
+      return s;
+    }
+    case OpKind::kHangup:
+      if (d.hup) return s;
+      d.hup = true;
+      Event(op.desc, true, true, false, &s);  // EPOLLHUP: both modes in Go's mapping
+      return s;
+    case OpKind::kEpollErr:
+      if (d.err) return s;
+      d.err = true;
+      Event(op.desc, true, true, true, &s);  // EPOLLERR alone: both modes, and the event error
       return s;
     case OpKind::kRead: {
       Mode& m = d.m[0];
@@ -121,6 +177,8 @@ Step PollModel::Apply(const ops::Op& op) {
       } else if (m.ready = false; d.bytes > 0) {
         d.bytes--;
         s.result = kPollNoError;
+      } else if (d.hup) {
+        s.result = kEof;
       } else {
         m.parked = true;
         m.reader = true;
@@ -174,7 +232,9 @@ std::string PollModel::Describe() const {
     const Desc& d = d_[i];
     o += "d" + std::to_string(i) + ": " + (d.open ? "open" : "closed") +
          " inc=" + std::to_string(d.incarnation) + (d.closing ? " closing" : "") +
-         (d.everr ? " everr" : "") + (d.bytes ? " bytes=" + std::to_string(d.bytes) : "");
+         (d.everr ? " everr" : "") + (d.bytes ? " bytes=" + std::to_string(d.bytes) : "") +
+         (d.out ? " out=" + std::to_string(d.out) : "") + (d.hup ? " hup" : "") +
+         (d.err ? " epollerr" : "");
     for (int mode : {'r', 'w'}) {
       const Mode& m = d.m[Mi(mode)];
       o += std::string(" ") + static_cast<char>(mode) + "[" + (m.ready ? "READY" : "-") +

@@ -18,8 +18,22 @@
 //             again (the wake is spent, nothing latched, nothing observed)
 //   io        a byte arrives in the pipe, then its edge is a read `ready`
 //   read      Fd's loop: checkerr (as reset); drop READY; a byte there is
-//             taken (ok); else park as a reader; when it wakes ok, it takes
-//             the byte that woke it
+//             taken (ok); else, after a hangup, end of file (kEof); else
+//             park as a reader; when it wakes ok, it takes the byte that woke
+//             it, or reads end of file
+//   write     Fd's write loop: checkerr (as reset); drop READY; after
+//             epollerr, EPIPE (kEpipe); room in the out-pipe (kPipeCapacity)
+//             takes the byte (ok); else park as a writer
+//   drain     the out-pipe is emptied; if it was full, a write edge (EPOLLOUT)
+//   hangup    the in-pipe's writer is gone: an EPOLLHUP edge, which Go's
+//             netpoll maps to both modes (netpoll_epoll.go)
+//   epollerr  EPOLLERR alone: the event error is set (setEventErr(true)),
+//             then an edge in both modes; later writes fail with EPIPE
+//   With pipe events (a program with any of the four ops above: its kernel
+//   has the write side), every kernel edge is a whole epoll event: it sets
+//   the event error to (event == EPOLLERR), as netpoll's setEventErr does,
+//   and a new pipe (the start, open) gets epoll_ctl ADD's EPOLLOUT: a write
+//   edge.
 //   deadline  no-op once closing; past = expired now (wakes a waiter: timeout),
 //             zero = none, d > 0 = at now+d (saturating); replaces the last
 //   advance   time passes; deadlines at or before now expire (wake: timeout)
@@ -50,18 +64,25 @@ struct Wake {
   bool operator==(const Wake&) const = default;
 };
 
+// Results beyond the PollErrs: a read that returned 0 (end of file), a write
+// that failed with EPIPE.
+inline constexpr int kEof = 100;
+inline constexpr int kEpipe = 101;
+
 struct Step {
   bool invalid = false;     // forbidden by the caller contract: do not run it
   std::string why_invalid;
   bool blocks = false;      // a wait that parks
   std::optional<int> result;  // reset/wait: the PollErr it returns at once
   std::vector<Wake> wakes;  // parked waiters this op must wake, in desc/mode order
+  int edges = 0;            // the modes that got a readiness edge ('r', 'w', 'r'+'w'; 0 none)
 };
 
 class PollModel {
  public:
   // descs descriptors, all open (incarnation 0); the clock starts at `now`.
-  PollModel(int descs, int64_t now);
+  // pipe_events: the kernel has its write side (see the rules above).
+  PollModel(int descs, int64_t now, bool pipe_events = false);
 
   Step Apply(const ops::Op& op);
 
@@ -84,7 +105,7 @@ class PollModel {
     bool ready = false;
     bool parked = false;
     int64_t deadline = 0;  // 0 none, > 0 at, < 0 expired
-    bool reader = false;   // the parked waiter is a read loop (read), not a wait
+    bool reader = false;   // the parked waiter is a read or write loop, not a wait
   };
   struct Desc {
     bool open = true;
@@ -92,15 +113,21 @@ class PollModel {
     bool everr = false;
     int incarnation = 0;
     int64_t bytes = 0;  // in the descriptor's pipe
+    int64_t out = 0;    // in its out-pipe (the program's writes not drained)
+    bool hup = false;   // the in-pipe's writer hung up
+    bool err = false;   // the out-pipe's reader is gone (EPOLLERR)
     Mode m[2];
   };
   int CheckErr(const Desc& d, int mode) const;
   void Expire(int64_t now, Step* s);
   void WakeWith(int desc, int mode, int err, Step* s);
   void Edge(int desc, int mode, Step* s);
+  // A kernel event (an epoll mask's modes): with pipe events, setEventErr first.
+  void Event(int desc, bool read, bool write, bool err_alone, Step* s);
 
   std::vector<Desc> d_;
   int64_t now_;
+  bool pipe_events_;
 };
 
 }  // namespace pollstorm::model

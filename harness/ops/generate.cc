@@ -10,7 +10,8 @@ constexpr const char* kClassNames[kNumArgClasses] = {
     "deadline-zero",    "deadline-far",     "rearm-while-parked", "reuse-unblock-close-open",
     "close-after-unblock", "open-after-close", "everr-on",       "everr-off",
     "io",               "read",             "unblock-racing-wait", "deadline-racing-wait", "ready-r",
-    "ready-w",          "ready-rw",         "advance",          "counters-near-wrap"};
+    "ready-w",          "ready-rw",         "advance",          "counters-near-wrap",
+    "pipe-full",        "drain-racing-write", "hangup-racing-read", "epollerr-racing-io"};
 
 // The longest deadline that counts as "fires within the program": the
 // generator's own short deadlines are 10..50 us; an advance adds at most
@@ -55,7 +56,9 @@ Swarm DrawSwarm(Rng& r) {
   // Size is a swarm dimension too: most bugs need two ops in two threads,
   // and a small program explores its schedules far faster than a big one.
   s.max_ops = 1 + r.Below(kGenMaxOpsPerThread);
-  for (int k = 0; k < kNumOpKinds; k++) {
+  // The kinds of binary version 2 only: the pipe ops come from AddPipeOps,
+  // so these draws (and every older seed's program) stay as they were.
+  for (int k = 0; k < kNumOpKindsV2; k++) {
     if (r.Coin(1, 2)) s.kind_weight[k] = 1 + r.Below(4);
   }
   // Something that can be owed a wake.
@@ -91,6 +94,45 @@ int64_t DrawDeadline(Rng& r, const Swarm& s) {
       return kDeadlineZero;
     default:
       return kDeadlineFar;
+  }
+}
+
+// Pipe ops draw from their own stream (see generate.h).
+void AddPipeOps(Rng& q, const Swarm& s, Program& p) {
+  auto other = [&](int t) { return (t + 1 + q.Below(s.threads - 1)) % s.threads; };
+  auto op = [](OpKind k, uint8_t d) {
+    Op o;
+    o.kind = k;
+    o.desc = d;
+    return o;
+  };
+  auto insert = [&](int t, std::vector<Op> ops) {
+    auto& th = p.threads[t];
+    const long at = q.Below(static_cast<int>(th.size()) + 1);
+    th.insert(th.begin() + at, ops.begin(), ops.end());
+  };
+  const int pick = q.Below(3);  // at least one shape, each also with its own coin
+  for (int sh = 0; sh < 3; sh++) {
+    if (sh != pick && !q.Coin(1, 3)) continue;
+    const int a = q.Below(s.threads), b = other(a);
+    const uint8_t d = DrawDesc(q, s);
+    if (sh == 0) {
+      std::vector<Op> writes(kPipeCapacity + 1, op(OpKind::kWrite, d));
+      insert(a, writes);
+      insert(b, {op(OpKind::kDrain, d)});
+    } else if (sh == 1) {
+      insert(a, {op(OpKind::kRead, d)});
+      insert(b, q.Coin(1, 3) ? std::vector<Op>{op(OpKind::kIo, d), op(OpKind::kHangup, d)}
+                             : std::vector<Op>{op(OpKind::kHangup, d)});
+    } else {
+      insert(a, {op(q.Coin(1, 2) ? OpKind::kRead : OpKind::kWrite, d)});
+      insert(b, {op(OpKind::kEpollErr, d)});
+    }
+  }
+  const OpKind singles[] = {OpKind::kWrite, OpKind::kDrain, OpKind::kHangup,
+                            OpKind::kEpollErr, OpKind::kIo, OpKind::kRead};
+  for (int n = q.Below(3); n > 0; n--) {
+    insert(q.Below(s.threads), {op(singles[q.Below(6)], DrawDesc(q, s))});
   }
 }
 
@@ -196,6 +238,8 @@ Program Generate(uint64_t seed) {
     InsertAt(r, p.threads[r.Below(s.threads)],
              {Make(read ? OpKind::kRead : OpKind::kWait, DrawDesc(r, s), read ? 'r' : DrawMode(r, false))});
   }
+  Rng q(seed ^ 0x919e5b1e5ull);
+  if (q.Coin(1, 2)) AddPipeOps(q, s, p);
   // A quarter of the programs start every descriptor's counters just below a
   // boundary (tip's fdseq at its 16-bit info field, the 20-bit mask, the
   // 25-bit tag; rseq/wseq at 2^64), so a few reuses cross it. Drawn from a
@@ -239,6 +283,12 @@ Classification Classes(const Program& p) {
         case OpKind::kRead:
           set(ArgClass::kRead);
           break;
+        case OpKind::kWrite: {
+          int writes = 0;
+          for (const Op& o2 : th) writes += o2.kind == OpKind::kWrite && o2.desc == op.desc;
+          if (writes > kPipeCapacity) set(ArgClass::kPipeFull);
+          break;
+        }
         case OpKind::kReady:
           set(op.mode == 'r' ? ArgClass::kReadyR : op.mode == 'w' ? ArgClass::kReadyW : ArgClass::kReadyRW);
           break;
@@ -266,6 +316,12 @@ Classification Classes(const Program& p) {
           if (u == t) continue;
           const bool waits = op.kind == OpKind::kWait || op.kind == OpKind::kRead;
           if (waits && o2.kind == OpKind::kUnblock) set(ArgClass::kUnblockRacingWait);
+          if (op.kind == OpKind::kWrite && o2.kind == OpKind::kDrain) set(ArgClass::kDrainRacingWrite);
+          if (op.kind == OpKind::kRead && o2.kind == OpKind::kHangup) set(ArgClass::kHangupRacingRead);
+          if ((op.kind == OpKind::kRead || op.kind == OpKind::kWrite) &&
+              o2.kind == OpKind::kEpollErr) {
+            set(ArgClass::kEpollErrRacingIo);
+          }
           const int wmode = op.kind == OpKind::kRead ? 'r' : op.mode;
           if (waits && o2.kind == OpKind::kDeadline && Covers(o2.mode, wmode)) {
             set(ArgClass::kDeadlineRacingWait);

@@ -18,6 +18,15 @@
 //   drace   a deadline set (any enabled class) racing a wait on its mode: the
 //           closer side of pattern B for past sets and timers, as race is for
 //           unblock.
+// Half the programs also get pipe ops (drawn from a stream of their own, so
+// the other half are exactly the programs these seeds gave before the pipe
+// ops existed), from the shapes
+//   fill    kPipeCapacity + 1 writes in one thread, a drain in another (a
+//           writer parks on the full pipe and is owed the drain's wake),
+//   hup     a read in one thread, a hangup in another (a reader parked
+//           before the hang-up is owed a wake, and reads 0),
+//   err     a read or write in one thread, an epollerr in another,
+// and a few single pipe ops (write, drain, hangup, epollerr, io, read).
 //
 // Classes(prog) names what a program exercises (for any program, generated
 // or not), so a run can report its coverage of kinds and argument classes.
@@ -56,8 +65,12 @@ enum class ArgClass : uint8_t {
   kReadyRW,
   kAdvance,
   kCountersNearWrap,   // a `counters` header: fdseq/rseq/wseq start just below a boundary
+  kPipeFull,           // more writes on a descriptor in one thread than its pipe holds
+  kDrainRacingWrite,   // a drain and a write of one descriptor in different threads
+  kHangupRacingRead,   // a hangup and a read of one descriptor in different threads
+  kEpollErrRacingIo,   // an epollerr and a read or write of one descriptor in different threads
 };
-inline constexpr int kNumArgClasses = 21;
+inline constexpr int kNumArgClasses = 25;
 const char* ArgClassName(ArgClass c);
 
 // What one program exercises: op kinds (each counted once per program) and

@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kKindNames[kNumOpKinds] = {"open",     "close",   "reset", "wait", "ready",
                                                  "everr",    "deadline", "unblock", "io", "advance",
-                                                 "read"};
+                                                 "read",     "write",   "drain", "hangup",
+                                                 "epollerr"};
 
 std::string FormatDuration(int64_t ns) {
   if (ns % 1000000 == 0) return std::to_string(ns / 1000000) + "ms";
@@ -273,8 +274,10 @@ std::optional<Program> ParseProgram(std::string_view text, ParseError* err) {
   return p;
 }
 
-std::vector<uint8_t> EncodeBinary(const Program& p) {
-  std::vector<uint8_t> out = {'P', 'S', 2};
+std::vector<uint8_t> EncodeBinary(const Program& p) { return EncodeBinaryAs(p, kBinaryVersion); }
+
+std::vector<uint8_t> EncodeBinaryAs(const Program& p, uint8_t version) {
+  std::vector<uint8_t> out = {'P', 'S', version};
   // Ops are written thread by thread; the decoder appends each op to its
   // thread, so order within a thread is kept.
   for (size_t t = 0; t < p.threads.size() && t < kMaxBinaryThreads; t++) {
@@ -300,10 +303,10 @@ std::vector<uint8_t> EncodeBinary(const Program& p) {
 }
 
 std::optional<Program> DecodeBinary(const uint8_t* data, size_t size) {
-  if (size < 3 || data[0] != 'P' || data[1] != 'S' || (data[2] != 1 && data[2] != 2)) {
+  if (size < 3 || data[0] != 'P' || data[1] != 'S' || data[2] < 1 || data[2] > kBinaryVersion) {
     return std::nullopt;
   }
-  const int kinds = data[2] == 1 ? kNumOpKindsV1 : kNumOpKinds;
+  const int kinds = data[2] == 1 ? kNumOpKindsV1 : data[2] == 2 ? kNumOpKindsV2 : kNumOpKinds;
   Program p;
   for (size_t i = 3; i + 3 <= size; i += 3) {
     const int t = data[i] >> 6;
@@ -360,7 +363,7 @@ std::string BinaryLoss(const Program& p) {
 }
 
 Program DecodeOpTriples(const uint8_t* data, size_t size) {
-  std::vector<uint8_t> buf = {'P', 'S', 2};
+  std::vector<uint8_t> buf = {'P', 'S', kBinaryVersion};
   buf.insert(buf.end(), data, data + size);
   return *DecodeBinary(buf.data(), buf.size());
 }

@@ -13,7 +13,8 @@
 //                    abandoned (the calling thread is never resumed)
 //   FullBarrier()    a seq_cst fence in the weak-memory model
 //   SysRead/SysWrite/SysClose   the execution's simulated kernel (kernel.h):
-//                    pipes with a byte count; EBADF when there is none
+//                    pipe pairs (read the incoming pipe, write the bounded
+//                    outgoing one); EBADF when there is none
 //
 // Every operation is a scheduling point. Run programs with sim::Check
 // (check.h).

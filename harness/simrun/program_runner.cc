@@ -1,6 +1,9 @@
 #include "harness/simrun/program_runner.h"
 
+#include <sys/epoll.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <map>
 #include <vector>
@@ -35,10 +38,12 @@ struct Waiting {
   uint64_t inc = 0;
   uint64_t obl_base = 0;  // ready starts on pd when its reset returned (read: its last read began)
   bool reader = false;    // inside a read op's pollWait (Fd's loop), not a wait op
-  int fd = -1;            // the reader's simulated fd
+  int fd = -1;            // the reader's (writer's) simulated fd
+  bool writer = false;    // inside a write op's pollWait (Fd's write loop)
 };
 struct HostSlot {
   uint64_t inc = 0;
+  int fd = -1;  // its pipe (host copy of Slot::fd, for the oracle: no scheduling point)
   bool closed = false;
   uint64_t unblock_started_inc = UINT64_MAX;
   uint64_t unblock_done_inc = UINT64_MAX;
@@ -65,6 +70,9 @@ struct Oracle {
   // the port may not drop it.
   std::map<const void*, uint64_t> current_key;
   std::vector<HostSlot> slots;
+  // Which slot each descriptor object serves (for the incarnation a kernel
+  // event is for).
+  std::map<const void*, int> pd_slot;
   std::vector<Waiting> threads;
   std::vector<bool> done;
   std::string msg;  // the last assertion message (sim::Assert copies it)
@@ -90,6 +98,7 @@ struct World {
   };
   Server* server = nullptr;
   sim::Kernel* kernel = nullptr;  // nullptr: in-memory descriptors
+  bool pipe_events = false;       // the kernel has its write side (full epoll events)
   std::vector<Slot>* slots = nullptr;
   Oracle* o = nullptr;
 
@@ -129,6 +138,11 @@ struct World {
         break;
       case kPollErrNotPollable:
         if (mode != kModeRead) Fail("event error on a write" + where);
+        // The incarnation's own pipe reported EPOLLERR (the event may reach
+        // the port before the runner knows the new incarnation's key: an
+        // epollerr on a reused fd number lands between pipe() and
+        // epoll_ctl ADD, which then reports it).
+        if (pipe_events && kernel->ErroredForOracle(hs.fd)) break;
         if (o->everr_on[{pd, inc}] == 0) {
           for (const auto& [k, n] : o->everr_on) {
             if (k.first == pd && k.second != inc && n > 0) {
@@ -210,7 +224,50 @@ struct World {
            "): the simulated kernel failed it with errno " + std::to_string(r.sys_errno));
     }
     if (r.poll_err != kPollNoError) Check(t, op.desc, kModeRead, r.poll_err, pd, inc, r_base);
+    if (r.ok() && r.n == 0 && !kernel->HungUpForOracle(fd)) {
+      Fail("read d" + std::to_string(op.desc) + " (thread " + std::to_string(t) +
+           ") returned 0 (end of file) although the writer never hung up");
+    }
     s.token[0].store(false, std::memory_order_release);
+    Release(s);
+  }
+
+  // write: the Fd facade's write loop (polldesc/fd.h WriteLoop) of one byte
+  // under the write lock.
+  void WriteOp(int t, const Op& op) {
+    Slot& s = (*slots)[op.desc];
+    if (!Acquire(s)) return;
+    bool free_token = false;
+    // acquire/release: as WaitOrReset, the write lock.
+    if (!s.token[1].compare_exchange_strong(free_token, true, std::memory_order_acquire)) {
+      Release(s);
+      return;
+    }
+    PD* pd = s.reg.load(std::memory_order_relaxed)->pd;  // stable while we hold a reference
+    const int fd = s.fd.load(std::memory_order_relaxed);
+    const uint64_t inc = o->slots[op.desc].inc;
+    // A write ready that begins after a write found the pipe full must wake
+    // the pollWait that follows.
+    struct Hooks {
+      World* w;
+      int t, desc, fd;
+      PD* pd;
+      uint64_t inc, base = 0;
+      void BeforeWrite() { base = w->o->ready[1][pd].started; }
+      void BeforeWait() {
+        w->o->threads[t] = {true, desc, kModeWrite, pd, inc, base, false, fd, true};
+      }
+    };
+    const uint64_t r_base = o->ready[1][pd].finished;
+    const char byte = 'x';
+    const IoResult r = WriteLoop<SimEnv>(pd, fd, &byte, 1, Hooks{this, t, op.desc, fd, pd, inc});
+    o->threads[t].in_wait = false;
+    if (r.sys_errno != 0 && !(r.sys_errno == EPIPE && kernel->ErroredForOracle(fd))) {
+      Fail("write d" + std::to_string(op.desc) + " (thread " + std::to_string(t) +
+           "): the simulated kernel failed it with errno " + std::to_string(r.sys_errno));
+    }
+    if (r.poll_err != kPollNoError) Check(t, op.desc, kModeWrite, r.poll_err, pd, inc, r_base);
+    s.token[1].store(false, std::memory_order_release);
     Release(s);
   }
 
@@ -273,10 +330,25 @@ struct World {
         // Another process writes a byte into the pipe: no reference to the
         // descriptor, so it may hit a closed fd (EBADF, ignored) or a reused
         // number (a new incarnation's pipe), as a real writer may.
-        kernel->Write(s.fd.load(std::memory_order_acquire), 1);
+        kernel->PeerWrite(s.fd.load(std::memory_order_acquire), 1);
         break;
       case OpKind::kRead:
         if (!hs.closed) ReadOp(t, op);
+        break;
+      case OpKind::kWrite:
+        if (!hs.closed) WriteOp(t, op);
+        break;
+      // The other process's side of the pipe: no reference to the descriptor
+      // (a closed fd fails with EBADF, ignored; a reused number reaches the
+      // new incarnation's pipe), as io.
+      case OpKind::kDrain:
+        kernel->Drain(s.fd.load(std::memory_order_acquire));
+        break;
+      case OpKind::kHangup:
+        kernel->Hangup(s.fd.load(std::memory_order_acquire));
+        break;
+      case OpKind::kEpollErr:
+        kernel->RaiseErr(s.fd.load(std::memory_order_acquire));
         break;
       case OpKind::kEventErr: {
         const Reg* r = s.reg.load(std::memory_order_acquire);
@@ -361,8 +433,10 @@ struct World {
         hs.inc++;
         Reg* reg = sim::Make<Reg>(Reg{pd, server->EventKey(pd), hs.inc});
         o->current_key[pd] = reg->key;
+        o->pd_slot[pd] = op.desc;
         // release: pairs with the writer's acquire load (io ops).
         if (kernel != nullptr) s.fd.store(fd, std::memory_order_release);
+        hs.fd = fd;
         s.reg.store(reg, std::memory_order_release);
         s.refs.store(0, std::memory_order_release);  // pairs with Acquire
         break;
@@ -452,8 +526,33 @@ struct World {
   // when it looks for work; here every drainer step is a netpoll(0) pass.
   void Netpoll() {
     if (kernel == nullptr) return;
-    kernel->Poll([](void* w, uint64_t key, int mode) { static_cast<World*>(w)->Deliver(key, mode); },
+    kernel->Poll([](void* w, uint64_t key, uint32_t events) { static_cast<World*>(w)->PollEvent(key, events); },
                  this);
+  }
+
+  // One epoll event, as the port's netpoll handles it (PollServer::PollEvent:
+  // the mode from polldesc's EpollEventMode, the event error recorded, then
+  // netpollready), with the oracle's counts. GO-DIFF: the read-only kernel
+  // (programs without pipe events) delivers netpollready alone, as before,
+  // so its recorded schedules replay; its events are EPOLLIN only, for which
+  // Go's setEventErr(false) changes nothing the oracle judges.
+  void PollEvent(uint64_t key, uint32_t events) {
+    const int mode = EpollEventMode(events);
+    if (mode == 0) return;
+    if (pipe_events) {
+      const void* pd = Server::KeyPd(key);
+      if (events == EPOLLERR) {
+        // The incarnation it is for: the open one if the key is current,
+        // else none known (a stale event, Go's #59545 on the old variants).
+        const auto it = o->pd_slot.find(pd);
+        const uint64_t inc = it != o->pd_slot.end() && o->current_key[pd] == key
+                                 ? o->slots[it->second].inc
+                                 : UINT64_MAX - 1;
+        o->everr_on[{pd, inc}]++;
+      }
+      server->ErrEvent(key, events == EPOLLERR);
+    }
+    Deliver(key, mode);
   }
 
   void CheckObligations(int nthreads) {
@@ -482,9 +581,32 @@ struct World {
         // unblock must not turn the stranded waiter into a quiet `closing`.
         const auto due = OwedDeadline(w);
         const bool fired = due && now && *now >= *due;
+        // What the pipe says, as its user sees it (the drainer's netpoll
+        // passes deliver every edge): a reader parked while its writer has
+        // hung up is owed a wake (its read returns 0); a writer parked while
+        // its pipe has room again (drained after it found it full), or while
+        // its reader is gone (EPIPE), is owed one. Stated from the kernel's
+        // state, not from the port's readiness, so a port that maps the
+        // hang-up or the drain to no wake is caught.
+        const bool hup = w.reader && pipe_events && kernel->HungUpForOracle(w.fd);
+        const bool drained = w.writer && (kernel->OutBytesForOracle(w.fd) < ops::kPipeCapacity ||
+                                          kernel->ErroredForOracle(w.fd));
         if (o->ready[Mi(w.mode)][w.pd].finished > w.obl_base || hs.unblock_done_inc == w.inc ||
-            past || fired) {
+            past || fired || hup || drained) {
           obligated = true;
+          if (i == kDrainYields - 1 && (hup || drained) && !past && !fired &&
+              hs.unblock_done_inc != w.inc) {
+            Fail("lost wakeup: thread " + std::to_string(t) + " is still parked in " +
+                 (hup ? "read d" + std::to_string(w.desc) +
+                            " although its writer hung up (the read would return 0, end of file)"
+                  : kernel->ErroredForOracle(w.fd)
+                      ? "write d" + std::to_string(w.desc) +
+                            " although the kernel reported EPOLLERR (its reader is gone: EPIPE)"
+                      : "write d" + std::to_string(w.desc) + " although its pipe was drained (" +
+                            std::to_string(ops::kPipeCapacity - kernel->OutBytesForOracle(w.fd)) +
+                            " of " + std::to_string(ops::kPipeCapacity) +
+                            " bytes free) after it found it full"));
+          }
           if (i == kDrainYields - 1 && w.reader && !past && !fired &&
               hs.unblock_done_inc != w.inc) {
             // The wake owed to a reader, said as its user sees it.
@@ -498,7 +620,7 @@ struct World {
           }
           if (i == kDrainYields - 1) {
             Fail("lost wakeup: thread " + std::to_string(t) + " is still inside " +
-                 (w.reader ? "read" : "wait") + " d" +
+                 (w.reader ? "read" : w.writer ? "write" : "wait") + " d" +
                  std::to_string(w.desc) + " " + ops::ModeName(w.mode) + " although " +
                  (hs.unblock_done_inc == w.inc ? std::string("its incarnation was unblocked")
                   : past  ? std::string("its deadline was set in the past")
@@ -531,20 +653,28 @@ void Body(const ops::Program& prog) {
   // Programs with io or read ops get a simulated kernel (a pipe per
   // descriptor, registered with the server); the others stay in memory, with
   // no extra scheduling points (recorded schedules keep replaying).
-  bool uses_fds = false;
+  bool uses_fds = false, pipe_events = false;
   for (const auto& th : prog.threads) {
-    for (const Op& op : th) uses_fds |= op.kind == OpKind::kIo || op.kind == OpKind::kRead;
+    for (const Op& op : th) {
+      uses_fds |= ops::UsesFds(op.kind);
+      pipe_events |= ops::UsesPipeEvents(op.kind);
+    }
   }
-  if (uses_fds) world->kernel = sim::Make<sim::Kernel>();
+  // Only programs with write, drain, hangup or epollerr get the kernel's
+  // write side (the others keep the read-only kernel and their schedules).
+  if (uses_fds) world->kernel = sim::Make<sim::Kernel>(pipe_events ? ops::kPipeCapacity : 0);
+  world->pipe_events = pipe_events;
   world->server = sim::Make<typename W::Server>(
       world->kernel, CounterOrigin{prog.counters.fdseq, prog.counters.rseq, prog.counters.wseq});
   world->slots = sim::Make<std::vector<typename W::Slot>>(ndesc);
   for (int d = 0; d < ndesc; d++) {
     const int fd = uses_fds ? world->kernel->Pipe() : -1;
     if (uses_fds) (*world->slots)[d].fd.store(fd, std::memory_order_release);
+    o->slots[d].fd = fd;
     auto* pd = world->server->Open(static_cast<uintptr_t>(fd)).first;
     auto* reg = sim::Make<typename W::Reg>(typename W::Reg{pd, world->server->EventKey(pd), 0});
     o->current_key[pd] = reg->key;
+    o->pd_slot[pd] = d;
     (*world->slots)[d].reg.store(reg, std::memory_order_release);
   }
   std::vector<sim::JoinHandle> hs;

@@ -14,12 +14,15 @@
 // reference (Go's poller does not): they may reach a freed or reused
 // descriptor, which is Go's stale-event case.
 //
-// Programs with io or read ops run over the simulated kernel
-// (harness/sim/kernel.h): each descriptor incarnation has a pipe registered
-// with the server. io writes a byte into the pipe the slot holds now (no
-// reference: a writer is another process); read runs the Fd facade's loop
-// (polldesc/fd.h ReadLoop) under the read token; the drainer doubles as the
-// netpoller (a netpoll(0) pass at each of its steps, as Go's findrunnable).
+// Programs with io, read, write, drain, hangup or epollerr ops run over the
+// simulated kernel (harness/sim/kernel.h): each descriptor incarnation has a
+// pipe pair registered with the server. io, drain, hangup and epollerr act
+// on the pipe the slot holds now (no reference: the other end is another
+// process); read and write run the Fd facade's loops (polldesc/fd.h ReadLoop,
+// WriteLoop) under the read or write token; the drainer doubles as the
+// netpoller (a netpoll(0) pass at each of its steps, as Go's findrunnable),
+// and with pipe events each epoll event goes through the port's own mapping
+// (EpollEventMode) and event-error rule.
 //
 // The oracle keeps its bookkeeping in host memory, not in simulated memory:
 // fibers run one at a time, so it sees the true order of events and adds no
@@ -33,7 +36,10 @@
 // When every thread has finished or is inside a wait, a drainer checks wake
 // obligations: a waiter still inside its wait, after enough scheduling
 // points, although a ready finished after its reset or its incarnation was
-// unblocked, is a lost wakeup. For a reader the ready must have begun after
+// unblocked, is a lost wakeup; so is a reader parked after its writer hung
+// up, and a writer parked while its pipe has room again (drained after it
+// found it full) or its reader is gone. A read of 0 needs a hang-up, a
+// write's EPIPE an epollerr. For a reader the ready must have begun after
 // its last read found the pipe empty, and the finding says it as a user sees
 // it: bytes are readable, a ready was delivered after they arrived, and the
 // reader is still parked. The drainer then unblocks every descriptor so

@@ -1,5 +1,7 @@
 #include "harness/simrun/sequential.h"
 
+#include <sys/epoll.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <functional>
@@ -66,8 +68,31 @@ int Read(PD* pd, int fd, int* waits) {
     sim::Assert(false, r.sys_errno == EBADF ? "read: EBADF from the simulated kernel"
                                             : "read: a syscall error from the simulated kernel");
   }
-  if (r.poll_err == kPollNoError && r.n != 1) sim::Assert(false, "read: ok without a byte");
+  if (r.ok() && r.n == 0) return model::kEof;
   return r.poll_err;
+}
+
+// The Fd facade's write loop (polldesc/fd.h WriteLoop) for one byte: the
+// PollErr it ends with, or model::kEpipe.
+template <class PD>
+int Write(PD* pd, int fd, int* waits) {
+  struct Hooks {
+    int* waits;
+    void BeforeWrite() {}
+    void BeforeWait() { ++*waits; }
+  };
+  const char byte = 'x';
+  const IoResult r = WriteLoop<SimEnv>(pd, fd, &byte, 1, Hooks{waits});
+  if (r.sys_errno == EPIPE) return model::kEpipe;
+  if (r.sys_errno != 0) sim::Assert(false, "write: a syscall error from the simulated kernel");
+  if (r.ok() && r.n != 1) sim::Assert(false, "write: ok without the byte written");
+  return r.poll_err;
+}
+
+std::string ResultName(int r) {
+  if (r == model::kEof) return "0 (end of file)";
+  if (r == model::kEpipe) return "EPIPE";
+  return PollErrName(r);
 }
 
 struct Parked {
@@ -91,10 +116,12 @@ void Body(const ops::Program& prog) {
   // Programs with io or read ops get a simulated kernel: a pipe per
   // descriptor, registered with the poll server as epoll would register it.
   // The others keep in-memory descriptors (no kernel: fewer scheduling points).
-  const bool uses_fds = std::any_of(all.begin(), all.end(), [](const Op& op) {
-    return op.kind == OpKind::kIo || op.kind == OpKind::kRead;
-  });
-  sim::Kernel* kernel = uses_fds ? sim::Make<sim::Kernel>() : nullptr;
+  const bool uses_fds =
+      std::any_of(all.begin(), all.end(), [](const Op& op) { return ops::UsesFds(op.kind); });
+  const bool pipe_events = std::any_of(all.begin(), all.end(),
+                                       [](const Op& op) { return ops::UsesPipeEvents(op.kind); });
+  sim::Kernel* kernel =
+      uses_fds ? sim::Make<sim::Kernel>(pipe_events ? ops::kPipeCapacity : 0) : nullptr;
   auto* server = sim::Make<Server>(
       kernel, CounterOrigin{prog.counters.fdseq, prog.counters.rseq, prog.counters.wseq});
   auto* pds = sim::Make<std::vector<PD*>>(ndesc);
@@ -108,7 +135,29 @@ void Body(const ops::Program& prog) {
     (*keys)[d] = server->EventKey((*pds)[d]);
   };
   for (int d = 0; d < ndesc; d++) open(d);
-  auto* model = sim::Make<model::PollModel>(ndesc, sim::Now());
+  // One netpoll pass: what the kernel's ops just made ready reaches the port
+  // before the next op (each op runs to quiescence: Go's findrunnable polls).
+  // With pipe events, each is a whole epoll event (PollServer::PollEvent's
+  // event error, then netpollready); the read-only kernel's EPOLLIN events
+  // are netpollready alone, as before (their schedules replay).
+  struct PollCtx {
+    Server* server;
+    bool pipe_events;
+  };
+  auto* poll_ctx = sim::Make<PollCtx>(PollCtx{server, pipe_events});
+  auto netpoll = [&] {
+    kernel->Poll(
+        [](void* c, uint64_t key, uint32_t events) {
+          auto* pc = static_cast<PollCtx*>(c);
+          const int mode = EpollEventMode(events);
+          if (mode == 0) return;
+          if (pc->pipe_events) pc->server->ErrEvent(key, events == EPOLLERR);
+          pc->server->ReadyEvent(key, mode);
+        },
+        poll_ctx);
+  };
+  if (pipe_events) netpoll();  // ADD's EPOLLOUT for every new pipe
+  auto* model = sim::Make<model::PollModel>(ndesc, sim::Now(), pipe_events);
   auto* parked = sim::Make<std::map<std::pair<int, int>, Parked>>();
   auto* msg = sim::Make<std::string>();
   auto fail = [&](std::string m) {
@@ -117,15 +166,15 @@ void Body(const ops::Program& prog) {
   };
   auto expect = [&](const Where& what, int got, int want) {
     if (got != want) {
-      fail(what.Str() + ": port returned " + PollErrName(got) + ", model says " +
-           PollErrName(want));
+      fail(what.Str() + ": port returned " + ResultName(got) + ", model says " +
+           ResultName(want));
     }
   };
   auto expect_wake = [&](const model::Wake& w, const Where& after, int got) {
     if (got != w.err) {
       fail("wake of wait d" + std::to_string(w.desc) + " " + ops::ModeName(w.mode) + " after " +
-           after.Str() + ": port returned " + PollErrName(got) + ", model says " +
-           PollErrName(w.err));
+           after.Str() + ": port returned " + ResultName(got) + ", model says " +
+           ResultName(w.err));
     }
   };
   auto apply_wakes = [&](const model::Step& s, const Where& after) {
@@ -179,8 +228,38 @@ void Body(const ops::Program& prog) {
       auto it = parked->find(key);
       if (it == parked->end()) continue;  // the model woke it too: fine
       fail("wait d" + std::to_string(key.first) + " " + ops::ModeName(key.second) +
-           " returned " + PollErrName(*it->second.result) + " after " + after.Str() +
+           " returned " + ResultName(*it->second.result) + " after " + after.Str() +
            ", but the model has it still parked");
+    }
+  };
+  // An edge in the modes the model gave the op (st.edges) on desc,
+  // delivered by deliver(): a
+  // parked reader or writer the model keeps parked (its pipe has nothing for
+  // it) is still woken by the port; it finds EAGAIN and waits again. Let it
+  // get back into pollWait before the next op, which could otherwise land in
+  // between (an `everr on` its re-wait would see).
+  auto rewaits = [&](int desc, const model::Step& st, const auto& deliver, const Where& where) {
+    const int modes = st.edges;
+    struct Watch {
+      Parked* p;
+      int mode, before;
+    };
+    std::vector<Watch> watch;
+    for (int mode : {kModeRead, kModeWrite}) {
+      if (modes != mode && modes != kModeRead + kModeWrite) continue;
+      auto it = parked->find({desc, mode});
+      if (it != parked->end() && it->second.waits != nullptr && model->parked(desc, mode)) {
+        watch.push_back({&it->second, mode, *it->second.waits});
+      }
+    }
+    deliver();
+    for (const Watch& w : watch) {
+      for (int spins = 0; *w.p->result < 0; spins++) {
+        const auto snap = (*pds)[desc]->DebugSnapshot();
+        if (*w.p->waits > w.before && (w.mode == kModeRead ? snap.rg : snap.wg) > kPdWait) break;
+        if (spins == 100000) fail(where.Str() + ": the woken reader or writer never waited again");
+        sim::Yield();
+      }
     }
   };
   int spawned = 0;
@@ -188,7 +267,8 @@ void Body(const ops::Program& prog) {
     const Op& op = all[i];
     const Where where{&op, i + 1};
     sync(where);
-    if ((op.kind == OpKind::kWait || op.kind == OpKind::kRead) && spawned == kMaxParkedWaiters) {
+    const bool io_loop = op.kind == OpKind::kRead || op.kind == OpKind::kWrite;
+    if ((op.kind == OpKind::kWait || io_loop) && spawned == kMaxParkedWaiters) {
       model::PollModel peek = *model;
       if (peek.Apply(op).blocks) continue;  // out of simulated threads: skip it
     }
@@ -201,16 +281,22 @@ void Body(const ops::Program& prog) {
         break;
       case OpKind::kWait:
       case OpKind::kRead:
+      case OpKind::kWrite:
         if (s.blocks) {
           spawned++;
           int* result = sim::Make<int>(-1);
           PD* p = pd;
-          const int mode = op.kind == OpKind::kRead ? kModeRead : op.mode;
+          const int mode = op.kind == OpKind::kRead    ? kModeRead
+                           : op.kind == OpKind::kWrite ? kModeWrite
+                                                       : op.mode;
           const int fd = (*fds)[op.desc];
-          int* waits = op.kind == OpKind::kRead ? sim::Make<int>(0) : nullptr;
-          auto body = op.kind == OpKind::kRead
-                          ? std::function<void()>([p, fd, result, waits] { *result = Read(p, fd, waits); })
-                          : std::function<void()>([p, mode, result] { *result = p->Wait(mode); });
+          int* waits = io_loop ? sim::Make<int>(0) : nullptr;
+          auto body =
+              op.kind == OpKind::kRead
+                  ? std::function<void()>([p, fd, result, waits] { *result = Read(p, fd, waits); })
+              : op.kind == OpKind::kWrite
+                  ? std::function<void()>([p, fd, result, waits] { *result = Write(p, fd, waits); })
+                  : std::function<void()>([p, mode, result] { *result = p->Wait(mode); });
           (*parked)[{op.desc, mode}] = {sim::Spawn(std::move(body), "waiter"), result, waits};
           // The model has it parked now: let it get there (its G in the slot)
           // before the next op, or report that it returned instead.
@@ -223,7 +309,7 @@ void Body(const ops::Program& prog) {
               // this result, all is well.
               sync(where);
               if (parked->count({op.desc, mode}) == 0) break;
-              fail(where.Str() + ": port returned " + PollErrName(*result) +
+              fail(where.Str() + ": port returned " + ResultName(*result) +
                    ", the model says the wait parks");
             }
             if (spins == 100000) fail(where.Str() + ": the waiter never parked");
@@ -232,34 +318,40 @@ void Body(const ops::Program& prog) {
         } else {
           int waits = 0;
           expect(where,
-                 op.kind == OpKind::kRead ? Read(pd, (*fds)[op.desc], &waits) : pd->Wait(op.mode),
+                 op.kind == OpKind::kRead    ? Read(pd, (*fds)[op.desc], &waits)
+                 : op.kind == OpKind::kWrite ? Write(pd, (*fds)[op.desc], &waits)
+                                             : pd->Wait(op.mode),
                  *s.result);
         }
         break;
-      case OpKind::kReady: {
-        // A parked reader the model keeps parked (its pipe is empty) is still
-        // woken by the port: it reads EAGAIN and waits again. Let it get back
-        // into pollWait before the next op, which could otherwise land in
-        // between (an `everr on` its re-wait would see).
-        auto it = parked->find({op.desc, kModeRead});
-        const bool reader = op.mode != kModeWrite && it != parked->end() &&
-                            it->second.waits != nullptr && model->parked(op.desc, kModeRead);
-        const int waits_before = reader ? *it->second.waits : 0;
-        server->ReadyEvent((*keys)[op.desc], op.mode);
-        for (int spins = 0; reader && *it->second.result < 0; spins++) {
-          if (*it->second.waits > waits_before && pd->DebugSnapshot().rg > kPdWait) break;
-          if (spins == 100000) fail(where.Str() + ": the woken reader never waited again");
-          sim::Yield();
-        }
+      case OpKind::kReady:
+        rewaits(op.desc, s, [&] { server->ReadyEvent((*keys)[op.desc], op.mode); }, where);
         break;
-      }
       case OpKind::kIo:
         // A byte arrives; the poller's pass delivers its edge before the
         // next op (each op runs to quiescence: Go's findrunnable polls).
-        kernel->Write((*fds)[op.desc], 1);
-        kernel->Poll(
-            [](void* srv, uint64_t key, int mode) { static_cast<Server*>(srv)->ReadyEvent(key, mode); },
-            server);
+        rewaits(op.desc, s, [&] {
+          kernel->PeerWrite((*fds)[op.desc], 1);
+          netpoll();
+        }, where);
+        break;
+      case OpKind::kDrain:
+        rewaits(op.desc, s, [&] {
+          kernel->Drain((*fds)[op.desc]);
+          netpoll();
+        }, where);
+        break;
+      case OpKind::kHangup:
+        rewaits(op.desc, s, [&] {
+          kernel->Hangup((*fds)[op.desc]);
+          netpoll();
+        }, where);
+        break;
+      case OpKind::kEpollErr:
+        rewaits(op.desc, s, [&] {
+          kernel->RaiseErr((*fds)[op.desc]);
+          netpoll();
+        }, where);
         break;
       case OpKind::kEventErr:
         server->ErrEvent((*keys)[op.desc], op.arg != 0);
@@ -276,6 +368,7 @@ void Body(const ops::Program& prog) {
         break;
       case OpKind::kOpen:
         open(op.desc);
+        if (pipe_events) netpoll();  // ADD's EPOLLOUT
         break;
       case OpKind::kAdvance:
         sim::Sleep(op.arg);
