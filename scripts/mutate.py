@@ -25,6 +25,9 @@ Modes:
   aarch64     the cross suite through QEMU, when the cross presets exist
   go-diff     the Go differential (tests/go_diff): fixed's Fd-level trace
               against Go's runtime on the same scenarios, when go is on PATH
+  waiter-storm  the io storm (real pipes, dev preset) with the waiters polling
+              epoll themselves (--poller waiter, issue #17), then with the
+              poller thread
 
 mutants/equivalent.txt lists the mutants argued equivalent (name: argument);
 they are excluded from the score, and a killed "equivalent" is flagged.
@@ -52,7 +55,7 @@ strictio.set_prog("mutate")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = ["unit", "tsan-storm", "sim", "sim-pct", "sim-weak", "fuzz_ops", "fuzz_sched", "aarch64",
-         "go-diff"]
+         "go-diff", "waiter-storm"]
 SMOKE = ["precedence-swapped", "zero-is-expired"]
 
 
@@ -218,6 +221,37 @@ def mode_tsan_storm(scratch, budget):
             return {"result": "killed", "how": f"{how} ({profile})", "seconds": spent + secs}
         spent += secs
     return {"result": "survived", "how": "no finding in mixed, deadline, reuse", "seconds": spent}
+
+
+def mode_waiter_storm(scratch, budget):
+    """The io profile's storm, the waiter polling (issue #17), then the poller thread."""
+    ok, log, bdir = scratch.build("dev", ["pollstorm-storm"])
+    if not ok:
+        return {"result": "killed", "how": "does not compile", "seconds": 0}
+    storm = os.path.join(bdir, "stress", "pollstorm-storm")
+    spent = 0.0
+    for poller in ("waiter", "thread"):
+        dur = max(budget / 2 - 2, 2)
+        out_json = os.path.join(scratch.work, "storm.json")
+        rc, out, secs, timed_out = run_timed(
+            [storm, "--variant", scratch.variant, "--profile", "io", "--poller", poller,
+             "--duration", f"{dur:.0f}", "--watchdog-ms", "1000", "--stop-on-first",
+             "--json", out_json], dur + 60)
+        if timed_out or rc != 0:
+            how = "storm overran (hang)" if timed_out else f"exit {rc}"
+            try:
+                with open(out_json) as f:
+                    fs = json.load(f).get("findings", [])
+                if fs:
+                    first = min(fs, key=lambda x: x["after_s"])
+                    how = f"{first['kind']}: {first['message'][:90]}"
+                    return {"result": "killed", "how": f"{how} (io, --poller {poller})",
+                            "seconds": spent + first["after_s"]}
+            except (OSError, json.JSONDecodeError):
+                pass
+            return {"result": "killed", "how": f"{how} (io, --poller {poller})", "seconds": spent + secs}
+        spent += secs
+    return {"result": "survived", "how": "no finding in io (waiter, thread)", "seconds": spent}
 
 
 # Share of a sim mode's budget for corpus/sim (the regressions); generated
@@ -424,7 +458,7 @@ RUNNERS = {"unit": mode_unit, "tsan-storm": mode_tsan_storm, "sim": mode_sim,
            "sim-pct": mode_sim_pct, "sim-weak": mode_sim_weak,
            "fuzz_ops": lambda sc, b: mode_fuzz(sc, b, "fuzz_ops"),
            "fuzz_sched": lambda sc, b: mode_fuzz(sc, b, "fuzz_sched"),
-           "aarch64": mode_aarch64, "go-diff": mode_go_diff}
+           "aarch64": mode_aarch64, "go-diff": mode_go_diff, "waiter-storm": mode_waiter_storm}
 
 
 WORK_MARK = ".pollstorm-mutate"  # in every --work folder this script made

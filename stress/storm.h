@@ -66,6 +66,9 @@ struct StormConfig {
   // --seq-start): near a wrap or a field boundary, the storm's reuse drives
   // them across it.
   uint64_t fdseq_start = 0, seq_start = 0;
+  // The io profile's poll loop (--poller): a poller thread, or the waiters
+  // poll themselves (issue #17).
+  bool waiter_polls = false;
 };
 
 int RunStormWorker(const StormConfig& cfg);

@@ -49,6 +49,9 @@ every result online (see README "Storms").
   --weight-OP N         override one op weight; OP is ready, everr, deadline,
                         reopen or io (e.g. --weight-reopen 50)
   --watchdog-ms N       wake-obligation bound in ms (default 3000)
+  --poller MODE         the io profile's poll loop: thread (a poller thread,
+                        the default) or waiter (a waiter about to park polls
+                        epoll itself)
   --fdseq-start N       every descriptor's fdseq starts at N (tip; masked to
                         25 bits): e.g. 65530 crosses the info word's 16-bit
                         field within a few reuses
@@ -135,6 +138,10 @@ Cli ParseArgs(int argc, char** argv) {
         if (p == pr.name) cli.cfg.profile = &pr;
       }
       if (!cli.cfg.profile) Usage("unknown profile '" + cli::Shown(p) + "' (see --list-profiles)");
+    } else if (a == "--poller") {
+      const std::string m = value();
+      if (m != "thread" && m != "waiter") Usage("--poller takes thread or waiter, not '" + cli::Shown(m) + "'");
+      cli.cfg.waiter_polls = m == "waiter";
     } else if (a == "--seed") {
       if (!ParseU64(value(), &cli.cfg.seed)) Usage("--seed takes a whole number, not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--threads") {
@@ -185,6 +192,9 @@ Cli ParseArgs(int argc, char** argv) {
   }
   if (!cli.cfg.profile->io && cli.cfg.weights[kActIo] > 0) {
     Usage("--weight-io needs --profile io (only it has pipes)");
+  }
+  if (!cli.cfg.profile->io && cli.cfg.waiter_polls) {
+    Usage("--poller waiter needs --profile io (only it has a poll loop)");
   }
   int total = 0;
   for (int w : cli.cfg.weights) total += w;
@@ -384,7 +394,7 @@ struct Supervisor {
     return "scripts/pollstorm storm --variant " + cli.cfg.variant + " --seed " +
            std::to_string(cli.cfg.seed) + " --threads " + std::to_string(cli.cfg.threads) +
            " --descriptors " + std::to_string(cli.cfg.descriptors) + " --profile " +
-           cli.cfg.profile->name;
+           cli.cfg.profile->name + (cli.cfg.waiter_polls ? " --poller waiter" : "");
   }
 };
 
