@@ -195,18 +195,21 @@ def mode_unit(scratch, budget):
     return {"result": "survived", "how": "all unit tests pass", "seconds": secs}
 
 
-def mode_tsan_storm(scratch, budget):
-    ok, log, bdir = scratch.build("tsan", ["pollstorm-storm"])
+def storm_runs(scratch, preset, budget, runs):
+    """Storms of the mutant's variant, one after the other, the budget shared:
+    runs is [(label, extra args)]. The first finding (or hang) kills."""
+    ok, log, bdir = scratch.build(preset, ["pollstorm-storm"])
     if not ok:
         return {"result": "killed", "how": "does not compile", "seconds": 0}
     storm = os.path.join(bdir, "stress", "pollstorm-storm")
     spent = 0.0
-    for profile in ("mixed", "deadline", "reuse"):
-        dur = max(budget / 3 - 2, 2)
+    for label, extra in runs:
+        dur = max(budget / len(runs) - 2, 2)
         out_json = os.path.join(scratch.work, "storm.json")
         rc, out, secs, timed_out = run_timed(
-            [storm, "--variant", scratch.variant, "--profile", profile, "--duration", f"{dur:.0f}",
-             "--watchdog-ms", "1000", "--stop-on-first", "--json", out_json], dur + 60)
+            [storm, "--variant", scratch.variant] + extra +
+            ["--duration", f"{dur:.0f}", "--watchdog-ms", "1000", "--stop-on-first",
+             "--json", out_json], dur + 60)
         if timed_out or rc not in (0,):
             how = "storm overran (hang)" if timed_out else f"exit {rc}"
             try:
@@ -214,44 +217,26 @@ def mode_tsan_storm(scratch, budget):
                     fs = json.load(f).get("findings", [])
                 if fs:
                     first = min(fs, key=lambda x: x["after_s"])
-                    how = f"{first['kind']}: {first['message'][:90]} ({profile})"
+                    how = f"{first['kind']}: {first['message'][:90]} ({label})"
                     return {"result": "killed", "how": how, "seconds": spent + first["after_s"]}
             except (OSError, json.JSONDecodeError):
                 pass
-            return {"result": "killed", "how": f"{how} ({profile})", "seconds": spent + secs}
+            return {"result": "killed", "how": f"{how} ({label})", "seconds": spent + secs}
         spent += secs
-    return {"result": "survived", "how": "no finding in mixed, deadline, reuse", "seconds": spent}
+    return {"result": "survived", "how": "no finding in " + ", ".join(l for l, _ in runs),
+            "seconds": spent}
+
+
+def mode_tsan_storm(scratch, budget):
+    return storm_runs(scratch, "tsan", budget,
+                      [(p, ["--profile", p]) for p in ("mixed", "deadline", "reuse")])
 
 
 def mode_waiter_storm(scratch, budget):
     """The io profile's storm, the waiter polling (issue #17), then the poller thread."""
-    ok, log, bdir = scratch.build("dev", ["pollstorm-storm"])
-    if not ok:
-        return {"result": "killed", "how": "does not compile", "seconds": 0}
-    storm = os.path.join(bdir, "stress", "pollstorm-storm")
-    spent = 0.0
-    for poller in ("waiter", "thread"):
-        dur = max(budget / 2 - 2, 2)
-        out_json = os.path.join(scratch.work, "storm.json")
-        rc, out, secs, timed_out = run_timed(
-            [storm, "--variant", scratch.variant, "--profile", "io", "--poller", poller,
-             "--duration", f"{dur:.0f}", "--watchdog-ms", "1000", "--stop-on-first",
-             "--json", out_json], dur + 60)
-        if timed_out or rc != 0:
-            how = "storm overran (hang)" if timed_out else f"exit {rc}"
-            try:
-                with open(out_json) as f:
-                    fs = json.load(f).get("findings", [])
-                if fs:
-                    first = min(fs, key=lambda x: x["after_s"])
-                    how = f"{first['kind']}: {first['message'][:90]}"
-                    return {"result": "killed", "how": f"{how} (io, --poller {poller})",
-                            "seconds": spent + first["after_s"]}
-            except (OSError, json.JSONDecodeError):
-                pass
-            return {"result": "killed", "how": f"{how} (io, --poller {poller})", "seconds": spent + secs}
-        spent += secs
-    return {"result": "survived", "how": "no finding in io (waiter, thread)", "seconds": spent}
+    return storm_runs(scratch, "dev", budget,
+                      [(f"io, --poller {m}", ["--profile", "io", "--poller", m])
+                       for m in ("waiter", "thread")])
 
 
 # Share of a sim mode's budget for corpus/sim (the regressions); generated
