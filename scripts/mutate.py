@@ -24,7 +24,8 @@ Modes:
   fuzz_sched  libFuzzer's fuzz_sched on fixed from the seeds (fuzz preset)
   aarch64     the cross suite through QEMU, when the cross presets exist
   go-diff     the Go differential (tests/go_diff): fixed's Fd-level trace
-              against Go's runtime on the same scenarios, when go is on PATH
+              against Go's runtime on the same scenarios, when go is on PATH,
+              with the poller thread and then with the waiters polling
   waiter-storm  the io storm (real pipes, dev preset) with the waiters polling
               epoll themselves (--poller waiter, issue #17), then with the
               poller thread
@@ -411,7 +412,8 @@ def mode_aarch64(scratch, budget):
 
 
 def mode_go_diff(scratch, budget):
-    """The Go differential on the mutant's variant: a disagreement with Go's trace kills."""
+    """The Go differential on the mutant's variant: a disagreement with Go's trace kills.
+    It runs with the poller thread, then with the waiters polling (issue #17)."""
     runner = os.path.join(scratch.src, "tests", "go_diff", "run.sh")
     if not os.path.exists(runner):
         return {"result": "n/a", "how": "tests/go_diff not in this tree", "seconds": 0}
@@ -420,23 +422,30 @@ def mode_go_diff(scratch, budget):
     ok, log, bdir = scratch.build("dev", ["go_diff"])
     if not ok:
         return {"result": "killed", "how": "does not compile", "seconds": 0}
-    rc, out, secs, timed_out = run_timed(
-        ["bash", runner, "compare", os.path.join(scratch.src, "tests", "go_diff", "scenarios.txt"),
-         os.path.join(scratch.work, "go_diff.work"), "--",
-         os.path.join(bdir, "tests", "go_diff"), "--variant", scratch.variant], budget + 30)
-    if timed_out:
-        return {"result": "killed", "how": "the differential hung past its budget", "seconds": secs}
-    if rc == 1:
-        m = re.findall(r"DISAGREE " + re.escape(scratch.variant) + r" (\S+ \([^)]*\)[^\n]{0,80})", out)
-        how = f"{len(m)} step(s) differ from Go, first {m[0]}" if m else "disagreement"
-        return {"result": "killed", "how": how, "seconds": secs}
-    if rc == 0:
-        return {"result": "survived", "how": "every step agrees with Go", "seconds": secs}
-    if rc == 77 or rc == 3 and "Go side" in out:
-        return {"result": "n/a", "how": out.strip().splitlines()[-1][:120], "seconds": secs}
-    fatal = re.search(r"fatal error: ([^\n]{0,80})", out)
-    how = f"the port threw: {fatal.group(1)}" if fatal else f"the port's driver exited {rc}"
-    return {"result": "killed", "how": how, "seconds": secs}
+    spent = 0.0
+    for poller in ("thread", "waiter"):
+        rc, out, secs, timed_out = run_timed(
+            ["bash", runner, "compare", os.path.join(scratch.src, "tests", "go_diff", "scenarios.txt"),
+             os.path.join(scratch.work, "go_diff.work"), "--",
+             os.path.join(bdir, "tests", "go_diff"), "--variant", scratch.variant,
+             "--poller", poller], budget + 30)
+        spent += secs
+        where = f" (--poller {poller})"
+        if timed_out:
+            return {"result": "killed", "how": "the differential hung past its budget" + where,
+                    "seconds": spent}
+        if rc == 1:
+            m = re.findall(r"DISAGREE " + re.escape(scratch.variant) + r" (\S+ \([^)]*\)[^\n]{0,80})", out)
+            how = f"{len(m)} step(s) differ from Go, first {m[0]}" if m else "disagreement"
+            return {"result": "killed", "how": how + where, "seconds": spent}
+        if rc == 0:
+            continue
+        if rc == 77 or rc == 3 and "Go side" in out:
+            return {"result": "n/a", "how": out.strip().splitlines()[-1][:120], "seconds": spent}
+        fatal = re.search(r"fatal error: ([^\n]{0,80})", out)
+        how = f"the port threw: {fatal.group(1)}" if fatal else f"the port's driver exited {rc}"
+        return {"result": "killed", "how": how + where, "seconds": spent}
+    return {"result": "survived", "how": "every step agrees with Go (both pollers)", "seconds": spent}
 
 
 RUNNERS = {"unit": mode_unit, "tsan-storm": mode_tsan_storm, "sim": mode_sim,
