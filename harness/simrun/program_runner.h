@@ -20,6 +20,8 @@
 // reference: a writer is another process); read runs the Fd facade's loop
 // (polldesc/fd.h ReadLoop) under the read token; the drainer doubles as the
 // netpoller (a netpoll(0) pass at each of its steps, as Go's findrunnable).
+// With POLLSTORM_SIM_WAITER_POLLS=1 a reader also runs a pass itself just
+// before its pollWait (issue #17, the waiter as the poller).
 //
 // The oracle keeps its bookkeeping in host memory, not in simulated memory:
 // fibers run one at a time, so it sees the true order of events and adds no
