@@ -85,15 +85,18 @@ class OpenDesc {
 };
 
 // A server whose descriptors are registered with a running epoll poller (the
-// Fd facade's real setting). The poller thread starts in the constructor and
-// inherits the calling thread's CPU mask; it stops before the server goes.
+// Fd facade's real setting). The poller starts in the constructor: in
+// kDedicatedThread mode its thread inherits the calling thread's CPU mask; in
+// kWaiterPolls mode the benchmark's own waiters poll (issue #17). It stops
+// before the server goes.
 template <class V>
 struct PolledServer {
   RealPoller<V> poller;
   RealServer<V> server{&poller};
-  PolledServer() {
+  PollerMode mode;
+  explicit PolledServer(PollerMode want = PollerMode::kDedicatedThread) {
     poller.Attach(&server);
-    poller.Start();
+    mode = poller.Start(want);
   }
   ~PolledServer() { poller.Stop(); }
   PolledServer(const PolledServer&) = delete;

@@ -1,7 +1,8 @@
 // bench/pingpong_bench.cc: a park/unpark round trip through two PollDescs
 // (Ready -> Wait on each side) against a raw futex ping-pong, std::atomic::wait
 // and a condition variable; and a round trip through two real pipes (Fd facade
-// + EpollPoller) against an eventfd+epoll ping-pong. All in the same run.
+// + EpollPoller, with a poller thread or with the waiter polling, issue #17)
+// against an eventfd+epoll ping-pong. All in the same run.
 //
 // Placement is an argument (bench_util.h), because on two vCPUs it changes
 // results by an order of magnitude: 0 = every thread on CPU 0, 1 = main and
@@ -183,14 +184,19 @@ void BM_EventfdEpollPingPong(benchmark::State& state) {
 // bench/go/peer.go runs the same thing through Go's own netpoller). The
 // poller starts after the main thread is placed and inherits its CPU mask.
 template <class V>
-void BM_PipePingPong(benchmark::State& state) {
+void PipePingPong(benchmark::State& state, PollerMode mode) {
   bench::MainPlacement place(static_cast<int>(state.range(0)));
-  bench::PolledServer<V> ps;
+  bench::PolledServer<V> ps(mode);
+  if (ps.mode != mode) {
+    state.SkipWithError("the waiter-poller slot is taken");
+    return;
+  }
   bench::FdPipe<V> there(ps.server), back(ps.server);
   if (!there.ok() || !back.ok()) {
     state.SkipWithError("pipe");
     return;
   }
+  const WaiterPollStats before = RealEnv::GetWaiterPollStats();
   std::thread partner([&] {
     place.PinPartner();
     char c;
@@ -205,6 +211,25 @@ void BM_PipePingPong(benchmark::State& state) {
   there.w->Write(&c, 1);
   partner.join();
   state.SetItemsProcessed(state.iterations());
+  if (mode == PollerMode::kWaiterPolls) {
+    // Per round trip (two waits): how the waits ended, to read the figure by.
+    const WaiterPollStats after = RealEnv::GetWaiterPollStats();
+    const double n = static_cast<double>(state.iterations());
+    state.counters["own_wakes"] = static_cast<double>(after.own_wakes - before.own_wakes) / n;
+    state.counters["handoffs"] = static_cast<double>(after.handoffs - before.handoffs) / n;
+  }
+}
+
+template <class V>
+void BM_PipePingPong(benchmark::State& state) {
+  PipePingPong<V>(state, PollerMode::kDedicatedThread);
+}
+
+// The same with the waiter polling (issue #17): no poller thread; a reader
+// about to park blocks in epoll_wait itself, or parks as a candidate.
+template <class V>
+void BM_PipePingPongWaiterPolls(benchmark::State& state) {
+  PipePingPong<V>(state, PollerMode::kWaiterPolls);
 }
 
 #define PLACEMENTS \
@@ -219,6 +244,8 @@ BENCHMARK(BM_CondVarPingPong)->PLACEMENTS;
 BENCHMARK(BM_EventfdEpollPingPong)->PLACEMENTS;
 BENCHMARK(BM_PipePingPong<Fixed>)->PLACEMENTS;
 BENCHMARK(BM_PipePingPong<Tip>)->PLACEMENTS;
+BENCHMARK(BM_PipePingPongWaiterPolls<Fixed>)->PLACEMENTS;
+BENCHMARK(BM_PipePingPongWaiterPolls<Tip>)->PLACEMENTS;
 
 }  // namespace
 }  // namespace pollstorm

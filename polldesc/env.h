@@ -77,4 +77,19 @@ class NetpollPlatform {
   virtual int NetpollClose(uintptr_t fd) = 0;
 };
 
+// WaiterPoller: a poll loop that a thread about to park may run itself
+// (issue #17; Go's findRunnable, where an idle M blocks in netpoll and runs
+// the G it readied). RealParker::Park drives it (real_env.h: "the waiter
+// becomes the poller"); EpollPoller implements it.
+class WaiterPoller {
+ public:
+  virtual ~WaiterPoller() = default;
+  // One blocking poll round on the calling thread (GO: netpoll(-1) from
+  // findRunnable): makes the Gs whose descriptors became ready runnable
+  // (their Unpark), the caller's own among them if it was.
+  virtual void PollAsWaiter() = 0;
+  // Makes a PollAsWaiter in progress return (GO: netpollBreak).
+  virtual void BreakPoll() = 0;
+};
+
 }  // namespace pollstorm

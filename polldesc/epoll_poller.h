@@ -1,8 +1,11 @@
 // polldesc/epoll_poller.h: EpollPoller<Server>, Go's netpoll_epoll.go on a real
 // epoll instance: edge-triggered registration, a poll loop that calls
-// netpollready, and an eventfd break to wake it. Start() runs the loop on its
-// own thread (the role of findRunnable's blocking poll); Stop() breaks it and
-// joins.
+// netpollready, and an eventfd break to wake it. Two ways to run the loop
+// (PollerMode): Start(kDedicatedThread) runs it on its own thread, which
+// relays every readiness to the parked waiter through a futex wake;
+// Start(kWaiterPolls) installs the poller for the waiters themselves (Go's
+// findRunnable: a thread about to park blocks in netpoll and runs the G it
+// readied; RealParker in real_env.h holds that protocol). Stop() ends either.
 #pragma once
 
 #include <sys/epoll.h>
@@ -19,8 +22,13 @@
 
 namespace pollstorm {
 
+enum class PollerMode {
+  kDedicatedThread,  // a poller thread relays readiness (futex wake per event)
+  kWaiterPolls,      // the waiter about to park polls itself (issue #17)
+};
+
 template <class Server>
-class EpollPoller final : public NetpollPlatform {
+class EpollPoller final : public NetpollPlatform, public WaiterPoller {
  public:
   using PD = typename Server::PD;
   using Env = typename Server::EnvType;
@@ -130,28 +138,57 @@ class EpollPoller final : public NetpollPlatform {
     return woken;
   }
 
-  // Runs the poll loop on its own thread until Stop().
-  void Start() {
+  // WaiterPoller: a parking thread holding the poller role polls here.
+  // GO-DIFF: Go's findRunnable polls with a delay up to the next timer,
+  // since its timers run on the P; here deadlines run on the timer thread,
+  // whose Unpark of a polling waiter breaks the poll (RealParker::Unpark),
+  // so the round blocks without a timeout.
+  void PollAsWaiter() override { Poll(-1); }
+  void BreakPoll() override { Break(); }
+
+  // Start(mode): run the poll loop until Stop(). kWaiterPolls needs the
+  // process's waiter-poller slot (one netpoller per process, as Go has); if
+  // another poller holds it, this one runs its own thread instead. Returns
+  // the mode it runs in.
+  PollerMode Start(PollerMode mode = PollerMode::kDedicatedThread) {
+    if (mode == PollerMode::kWaiterPolls && Env::InstallWaiterPoller(this)) {
+      waiter_mode_ = true;
+      return mode;
+    }
+    StartThread();
+    return PollerMode::kDedicatedThread;
+  }
+  void Stop() {
+    if (waiter_mode_) {
+      Env::RemoveWaiterPoller(this);
+      waiter_mode_ = false;
+    }
+    StopThread();
+  }
+
+ private:
+  // Runs the poll loop on its own thread until StopThread().
+  void StartThread() {
     stop_.store(false, std::memory_order_relaxed);  // before the thread exists
     thread_ = std::thread([this] {
       // acquire: pairs with Stop's release store, made before its Break.
       while (!stop_.load(std::memory_order_acquire)) Poll(-1);
     });
   }
-  void Stop() {
+  void StopThread() {
     if (!thread_.joinable()) return;
     stop_.store(true, std::memory_order_release);
     Break();
     thread_.join();
   }
 
- private:
   Server* server_ = nullptr;
   int epfd_ = -1;
   int break_fd_ = -1;
   std::atomic<uint32_t> wake_sig_{0};  // GO: netpollWakeSig
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  bool waiter_mode_ = false;  // installed as the waiter poller (owner's thread only)
 };
 
 }  // namespace pollstorm

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -65,16 +67,195 @@ constexpr int64_t kMaxTimerSleepNs = 1000000000;  // the timer thread re-checks 
 
 }  // namespace
 
+// ---- the waiter becomes the poller (real_env.h: RealParker) ----
+//
+// Ordering. The state word carries the wake, as before: every load the owner
+// returns on is acquire and every waker's store or RMW of kNotified is
+// release, so the waker's writes before Unpark (the slot CAS that took this
+// G) are visible when Park returns, whichever path delivered it (futex,
+// poll round, break). Everything about the role (held, the poller, the
+// candidate list, listed_/handed_) is guarded by RoleState::mu, so its
+// ordering is the mutex's.
+//
+// No lost role (while a thread is parked wanting the role, some thread polls
+// or will): a parker lists itself under mu when it finds the role held, and
+// the holder gives the role up under mu and then hands it on to a listed
+// candidate: one of the two critical sections comes first in mu's order, so
+// either the parker sees the role free and takes it, or the holder sees the
+// parker listed. The hand-off CAS (kEmpty/kSleeping -> kHandoff) runs under
+// mu and the futex wake after it, so a candidate entering FutexWait(kSleeping)
+// either sees kHandoff at once or is woken. A candidate that was handed the
+// role but then found its own Unpark (kHandoff -> kNotified) hands it on
+// again as it leaves (handed_).
+//
+// No lost wake while polling: an Unpark from another thread that finds
+// kPolling takes kBreaking (acq_rel: acquire to read polling_on_, which the
+// owner wrote before its release CAS to kPolling), calls BreakPoll, then
+// stores kNotified (release). The owner, after each round, waits out
+// kBreaking before it gives the role up; the poller outlives that, since
+// RemoveWaiterPoller waits until the role is free. An Unpark from the owner
+// itself (its own descriptor readied inside its own round) just stores
+// kNotified: no break, no futex.
+struct RoleState {
+  std::mutex mu;
+  WaiterPoller* poller = nullptr;         // guarded by mu
+  bool held = false;                      // guarded by mu: a thread holds the role
+  bool removing = false;                  // guarded by mu
+  std::vector<RealParker*> candidates;    // guarded by mu
+  // acquire/release: mirrors poller != nullptr for Park's fast path, so a
+  // process with no waiter poller never takes mu (the dedicated-thread mode
+  // parks exactly as before).
+  std::atomic<bool> installed{false};
+  // acquire/release: mirrors removing for the holder's check between rounds.
+  std::atomic<bool> leave{false};
+  // relaxed: counters for tests and benchmarks (RealEnv::WaiterPollStats), no data.
+  std::atomic<uint64_t> rounds{0}, own_wakes{0}, handoffs{0}, breaks{0};
+
+  static RoleState& Get() {
+    static RoleState* r = new RoleState;  // leaked on purpose, as the parker pool
+    return *r;
+  }
+
+  // Wakes a candidate HandOnLocked picked (after mu is released).
+  static void WakeHandedOn(RealParker* c) {
+    if (c != nullptr) FutexWake(&c->state_);
+  }
+
+  void UnlistLocked(RealParker* p) {
+    if (!p->listed_) return;
+    candidates.erase(std::find(candidates.begin(), candidates.end(), p));
+    p->listed_ = false;
+  }
+  // Take the role for self, or list self as a candidate.
+  WaiterPoller* TakeOrListLocked(RealParker* self) {
+    self->handed_ = false;
+    if (poller != nullptr && !held && !removing) {
+      held = true;
+      UnlistLocked(self);
+      return poller;
+    }
+    if (!self->listed_) {
+      candidates.push_back(self);
+      self->listed_ = true;
+    }
+    return nullptr;
+  }
+  // The role is free: hand it to a listed candidate, to be woken after mu is
+  // released (nullptr: none wants it). A candidate already notified leaves
+  // Park and needs no role: skip it.
+  RealParker* HandOnLocked() {
+    if (held || poller == nullptr || removing) return nullptr;
+    while (!candidates.empty()) {
+      RealParker* c = candidates.back();
+      candidates.pop_back();
+      c->listed_ = false;
+      uint32_t s = c->state_.load(std::memory_order_relaxed);
+      while (s == RealParker::kEmpty || s == RealParker::kSleeping) {
+        // relaxed: the role is published by mu (the candidate takes it under
+        // mu); this word only makes the candidate look.
+        if (c->state_.compare_exchange_weak(s, RealParker::kHandoff, std::memory_order_relaxed)) {
+          c->handed_ = true;
+          handoffs.fetch_add(1, std::memory_order_relaxed);  // a statistic
+          return c;
+        }
+      }
+    }
+    return nullptr;
+  }
+};
+
+namespace {
+thread_local RealParker* t_self = nullptr;  // this thread's parker, once it has one
+}  // namespace
+
+// The owner waits out a waker inside BreakPoll (kBreaking -> kNotified).
+uint32_t RealParker::WaitOutBreak(uint32_t s) {
+  while (s == kBreaking) {
+    sched_yield();
+    s = state_.load(std::memory_order_acquire);  // pairs with the waker's release store
+  }
+  return s;
+}
+
+void RealParker::PollWhileParked(WaiterPoller* p) {
+  RoleState& rs = RoleState::Get();
+  polling_on_ = p;
+  uint32_t s = kEmpty;
+  // release: a waker that reads kPolling sees polling_on_; acquire on
+  // failure: a kNotified read here is the wake (Park re-reads it anyway).
+  if (state_.compare_exchange_strong(s, kPolling, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+    for (;;) {
+      p->PollAsWaiter();
+      rs.rounds.fetch_add(1, std::memory_order_relaxed);  // a statistic
+      s = WaitOutBreak(state_.load(std::memory_order_acquire));
+      if (s == kNotified) break;
+      // Still kPolling: our wake has not come. Poll again, unless the poller
+      // is being removed: then park on the futex (acquire: pairs with
+      // RemoveWaiterPoller's release store).
+      if (rs.leave.load(std::memory_order_acquire)) {
+        if (!state_.compare_exchange_strong(s, kEmpty, std::memory_order_acquire)) {
+          (void)WaitOutBreak(s);  // the wake came meanwhile: kNotified
+        }
+        break;
+      }
+    }
+  }
+  RealParker* next;
+  {
+    std::lock_guard<std::mutex> l(rs.mu);
+    rs.held = false;
+    next = rs.HandOnLocked();
+  }
+  RoleState::WakeHandedOn(next);
+}
+
 void RealParker::Park() {
+  RoleState& rs = RoleState::Get();
+  bool maybe_listed = false;  // owner-only: listed_ may be set (read it under mu)
   // acquire on every read of kNotified: the waker's writes before Unpark
   // (the slot CAS that took this G) are visible when Park returns.
   uint32_t s = state_.load(std::memory_order_acquire);
   for (;;) {
     if (s == kNotified) {
-      // relaxed: only this thread and its single waker touch the word, and
-      // the waker is done with it (it stored kNotified).
+      if (maybe_listed) {
+        // Leave the candidate list before the word goes back to kEmpty (a
+        // hand-off CAS expects kEmpty/kSleeping, so it cannot pick a parker
+        // that is leaving); pass on a role handed to us that we do not need.
+        RealParker* next = nullptr;
+        {
+          std::lock_guard<std::mutex> l(rs.mu);
+          rs.UnlistLocked(this);
+          if (handed_) {
+            handed_ = false;
+            next = rs.HandOnLocked();
+          }
+        }
+        RoleState::WakeHandedOn(next);
+      }
+      // relaxed: only this thread and its single waker touch the word now
+      // (no longer listed: no hand-off), and the waker is done with it.
       state_.store(kEmpty, std::memory_order_relaxed);
       return;
+    }
+    if (s == kHandoff) {
+      // acquire: as every read that may precede the return.
+      if (!state_.compare_exchange_weak(s, kEmpty, std::memory_order_acquire)) continue;
+      s = kEmpty;
+    }
+    // acquire: pairs with InstallWaiterPoller's release store (mu orders the rest).
+    if (s == kEmpty && rs.installed.load(std::memory_order_acquire)) {
+      WaiterPoller* p;
+      {
+        std::lock_guard<std::mutex> l(rs.mu);
+        p = rs.TakeOrListLocked(this);
+        maybe_listed = listed_;
+      }
+      if (p != nullptr) {
+        PollWhileParked(p);
+        s = state_.load(std::memory_order_acquire);
+        continue;
+      }
     }
     if (s == kEmpty) {
       if (!state_.compare_exchange_weak(s, kSleeping, std::memory_order_acquire)) continue;
@@ -85,12 +266,75 @@ void RealParker::Park() {
 }
 
 void RealParker::Unpark() {
-  // release: pairs with Park's acquire loads.
-  if (state_.exchange(kNotified, std::memory_order_release) == kSleeping) FutexWake(&state_);
+  uint32_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (s == kPolling) {
+      if (this == t_self) {
+        // Our own round readied our descriptor: no break, no futex.
+        // release: pairs with Park's acquire loads.
+        if (state_.compare_exchange_weak(s, kNotified, std::memory_order_release)) {
+          RoleState::Get().own_wakes.fetch_add(1, std::memory_order_relaxed);  // a statistic
+          return;
+        }
+        continue;
+      }
+      // acq_rel: acquire to read polling_on_ (the owner's release CAS to
+      // kPolling); release so the owner's acquire read of kBreaking orders too.
+      if (!state_.compare_exchange_weak(s, kBreaking, std::memory_order_acq_rel)) continue;
+      polling_on_->BreakPoll();
+      RoleState::Get().breaks.fetch_add(1, std::memory_order_relaxed);  // a statistic
+      state_.store(kNotified, std::memory_order_release);  // pairs with Park's acquire loads
+      return;
+    }
+    // kEmpty, kSleeping, kHandoff. release: pairs with Park's acquire loads.
+    if (state_.compare_exchange_weak(s, kNotified, std::memory_order_release)) {
+      if (s == kSleeping) FutexWake(&state_);
+      return;
+    }
+  }
+}
+
+bool RealEnv::InstallWaiterPoller(WaiterPoller* p) {
+  RoleState& rs = RoleState::Get();
+  RealParker* next;
+  {
+    std::lock_guard<std::mutex> l(rs.mu);
+    if (rs.poller != nullptr) return false;
+    rs.poller = p;
+    rs.installed.store(true, std::memory_order_release);  // pairs with Park's acquire load
+    next = rs.HandOnLocked();  // a thread that parked before the install
+  }
+  RoleState::WakeHandedOn(next);
+  return true;
+}
+
+void RealEnv::RemoveWaiterPoller(WaiterPoller* p) {
+  RoleState& rs = RoleState::Get();
+  std::unique_lock<std::mutex> l(rs.mu);
+  if (rs.poller != p) return;
+  rs.removing = true;
+  rs.leave.store(true, std::memory_order_release);  // pairs with the holder's acquire load
+  while (rs.held) {
+    l.unlock();
+    p->BreakPoll();
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+    l.lock();
+  }
+  rs.poller = nullptr;
+  rs.installed.store(false, std::memory_order_release);
+  rs.removing = false;
+  rs.leave.store(false, std::memory_order_release);
+}
+
+WaiterPollStats RealEnv::GetWaiterPollStats() {
+  RoleState& rs = RoleState::Get();
+  return {rs.rounds.load(std::memory_order_relaxed), rs.own_wakes.load(std::memory_order_relaxed),
+          rs.handoffs.load(std::memory_order_relaxed), rs.breaks.load(std::memory_order_relaxed)};
 }
 
 RealParker* RealEnv::CurrentParker() {
   thread_local ParkerLease lease;
+  t_self = lease.p;
   return lease.p;
 }
 

@@ -54,14 +54,60 @@ class RealShared {
 // Unpark that comes first is kept. Parkers are pooled and never freed, so an
 // Unpark that is still inside its futex wake when the woken thread exits
 // touches valid memory (the same type stability Go gives pollDescs).
+//
+// The waiter becomes the poller (issue #17). While a WaiterPoller is
+// installed (RealEnv::InstallWaiterPoller; EpollPoller::Start(kWaiterPolls)),
+// a thread about to park takes the poller role if no thread holds it, and
+// instead of sleeping on its futex it runs poll rounds (epoll_wait) itself
+// until its own Unpark has come; the round that readies its own descriptor
+// returns without any futex call. A thread that finds the role held parks on
+// its futex as before and is listed as a candidate. The holder, once its own
+// Unpark came, gives the role up and hands it on to one candidate (a futex
+// wake with kHandoff, so that candidate polls while it waits), so while any
+// thread is parked with the role wanted, some thread polls or is about to.
+// The role, the candidate list and the installed poller are guarded by one
+// mutex (RoleState in real_env.cc); the state word below is lock-free.
+//
+// State word (owner = the parking thread, waker = the single Unpark of this
+// park, handoff = a role holder handing the role on):
+//   kEmpty     no wake yet, owner not sleeping
+//   kNotified  Unpark came (owner returns)
+//   kSleeping  owner in (or entering) FutexWait
+//   kPolling   owner holds the role and is inside poll rounds: an Unpark
+//              from another thread must break the poll (kBreaking), a
+//              futex wake would not reach it
+//   kBreaking  a waker is inside BreakPoll; it stores kNotified when done.
+//              The owner waits for that before it gives the role up, so the
+//              poller is alive while the waker uses it (RemoveWaiterPoller
+//              waits for the role).
+//   kHandoff   the role was handed to this (candidate) owner: retry it
 class alignas(64) RealParker {
  public:
   void Park();
   void Unpark();
 
  private:
-  static constexpr uint32_t kEmpty = 0, kNotified = 1, kSleeping = 2;
+  friend struct RoleState;
+  static constexpr uint32_t kEmpty = 0, kNotified = 1, kSleeping = 2, kPolling = 3,
+                            kBreaking = 4, kHandoff = 5;
+  // Runs poll rounds while holding the role; returns with the role given up.
+  void PollWhileParked(WaiterPoller* poller);
+  uint32_t WaitOutBreak(uint32_t s);
   std::atomic<uint32_t> state_{kEmpty};
+  // Guarded by RoleState's mutex: listed as a candidate; handed the role.
+  bool listed_ = false;
+  bool handed_ = false;
+  // Written by the owner before it publishes kPolling (release); read by a
+  // waker that saw kPolling (acquire): the poller to break.
+  WaiterPoller* polling_on_ = nullptr;
+};
+
+// Counters of the waiter-polls mode, process-wide since start (tests, benchmarks).
+struct WaiterPollStats {
+  uint64_t rounds;     // poll rounds run by waiters holding the role
+  uint64_t own_wakes;  // a round readied its own caller (no futex, no break)
+  uint64_t handoffs;   // the role handed on to a parked candidate (a futex wake)
+  uint64_t breaks;     // another thread's Unpark broke a waiter's poll
 };
 
 class TimerService;
@@ -137,6 +183,13 @@ struct RealEnv {
 
   static Parker* CurrentParker();
   static int64_t Nanotime();
+  // The waiter-polls mode (RealParker): at most one WaiterPoller at a time
+  // (Go has one netpoller per process). Install returns false if another is
+  // installed. Remove makes a thread polling it leave (BreakPoll) and returns
+  // once none does; the caller guarantees no waiter still needs its events.
+  static bool InstallWaiterPoller(WaiterPoller* p);
+  static void RemoveWaiterPoller(WaiterPoller* p);
+  static WaiterPollStats GetWaiterPollStats();
   [[noreturn]] static void Fatal(const char* msg);
   // GO: atomic.StorepNoWB to a dummy word: a full barrier on the hardware Go
   // ran on. The C++ equivalent is a seq_cst fence (mfence / dmb ish).

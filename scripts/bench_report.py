@@ -49,7 +49,7 @@ BASELINES = [
     (r"^BM_PollDescPingPong<\w+>/placement:(\d)$", "BM_FutexPingPong/placement:{0}", "real_time"),
     (r"^BM_(?:AtomicWait|CondVar)PingPong/placement:(\d)$", "BM_FutexPingPong/placement:{0}",
      "real_time"),
-    (r"^BM_(?:PipePingPong<\w+>|GoPipePingPong)/placement:(\d)$",
+    (r"^BM_(?:PipePingPong<\w+>|PipePingPongWaiterPolls<\w+>|GoPipePingPong)/placement:(\d)$",
      "BM_EventfdEpollPingPong/placement:{0}", "real_time"),
     (r"^BM_Reset<\w+>$", "BM_Baseline_SeqCstStore", "real_time"),
     (r"^BM_(?:ConsumeReady|ReadyCoalesced|DeadlineAddDelete|DeadlineModify|OpenUnblockClose)<\w+>$",
@@ -213,6 +213,22 @@ def derived_specs(runs):
         out.append(spec(g, f"pipe round trip process CPU, Go / PollDesc<Fixed> [{where}]",
                         f"BM_GoPipePingPong/placement:{p}", f"BM_PipePingPong<Fixed>/placement:{p}",
                         metric="cpu_time", note=note))
+        # The waiter polls (issue #17): the same goals on that mode.
+        out.append(spec(g, f"pipe round trip, Go / PollDesc<Fixed> waiter-polls [{where}]",
+                        f"BM_GoPipePingPong/placement:{p}",
+                        f"BM_PipePingPongWaiterPolls<Fixed>/placement:{p}",
+                        goal=(">=", 1.3) if p == "0" else None, note=note))
+    g_w = "Waiter polls (issue #17 goals)"
+    for p in "012":
+        out.append(spec(g_w, f"PipePingPongWaiterPolls<Fixed> / EventfdEpollPingPong [{PLACEMENT[p]}]",
+                        f"BM_PipePingPongWaiterPolls<Fixed>/placement:{p}",
+                        f"BM_EventfdEpollPingPong/placement:{p}", goal=("<=", 1.2)))
+        out.append(spec(g_w, f"PipePingPongWaiterPolls<Fixed> / PipePingPong<Fixed> (thread) [{PLACEMENT[p]}]",
+                        f"BM_PipePingPongWaiterPolls<Fixed>/placement:{p}",
+                        f"BM_PipePingPong<Fixed>/placement:{p}"))
+    out.append(spec(g_w, "PipePingPongWaiterPolls<Fixed>: unpinned / same core",
+                    "BM_PipePingPongWaiterPolls<Fixed>/placement:2",
+                    "BM_PipePingPongWaiterPolls<Fixed>/placement:0", goal=("<=", 2.0)))
     out.append(spec(g, "read deadline re-arm, Fd<Fixed>.SetDeadline / Go SetReadDeadline",
                     "BM_FdDeadlineModify<Fixed>", "BM_GoDeadlineModify", goal=("<=", 0.5),
                     note=GO_NOTE))

@@ -24,7 +24,11 @@ Modes:
   fuzz_sched  libFuzzer's fuzz_sched on fixed from the seeds (fuzz preset)
   aarch64     the cross suite through QEMU, when the cross presets exist
   go-diff     the Go differential (tests/go_diff): fixed's Fd-level trace
-              against Go's runtime on the same scenarios, when go is on PATH
+              against Go's runtime on the same scenarios, when go is on PATH,
+              with the poller thread and then with the waiters polling
+  waiter-storm  the io storm (real pipes, dev preset) with the waiters polling
+              epoll themselves (--poller waiter, issue #17), then with the
+              poller thread
 
 mutants/equivalent.txt lists the mutants argued equivalent (name: argument);
 they are excluded from the score, and a killed "equivalent" is flagged.
@@ -52,7 +56,7 @@ strictio.set_prog("mutate")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = ["unit", "tsan-storm", "sim", "sim-pct", "sim-weak", "fuzz_ops", "fuzz_sched", "aarch64",
-         "go-diff"]
+         "go-diff", "waiter-storm"]
 SMOKE = ["precedence-swapped", "zero-is-expired"]
 
 
@@ -192,19 +196,21 @@ def mode_unit(scratch, budget):
     return {"result": "survived", "how": "all unit tests pass", "seconds": secs}
 
 
-def mode_tsan_storm(scratch, budget):
-    ok, log, bdir = scratch.build("tsan", ["pollstorm-storm"])
+def storm_runs(scratch, preset, budget, runs):
+    """Storms of the mutant's variant, one after the other, the budget shared:
+    runs is [(label, extra args)]. The first finding (or hang) kills."""
+    ok, log, bdir = scratch.build(preset, ["pollstorm-storm"])
     if not ok:
         return {"result": "killed", "how": "does not compile", "seconds": 0}
     storm = os.path.join(bdir, "stress", "pollstorm-storm")
     spent = 0.0
-    profiles = ("mixed", "deadline", "reuse", "pipes", "timers")
-    for profile in profiles:
-        dur = max(budget / len(profiles) - 2, 2)
+    for label, extra in runs:
+        dur = max(budget / len(runs) - 2, 2)
         out_json = os.path.join(scratch.work, "storm.json")
         rc, out, secs, timed_out = run_timed(
-            [storm, "--variant", scratch.variant, "--profile", profile, "--duration", f"{dur:.0f}",
-             "--watchdog-ms", "1000", "--stop-on-first", "--json", out_json], dur + 60)
+            [storm, "--variant", scratch.variant] + extra +
+            ["--duration", f"{dur:.0f}", "--watchdog-ms", "1000", "--stop-on-first",
+             "--json", out_json], dur + 60)
         if timed_out or rc not in (0,):
             how = "storm overran (hang)" if timed_out else f"exit {rc}"
             try:
@@ -212,13 +218,26 @@ def mode_tsan_storm(scratch, budget):
                     fs = json.load(f).get("findings", [])
                 if fs:
                     first = min(fs, key=lambda x: x["after_s"])
-                    how = f"{first['kind']}: {first['message'][:90]} ({profile})"
+                    how = f"{first['kind']}: {first['message'][:90]} ({label})"
                     return {"result": "killed", "how": how, "seconds": spent + first["after_s"]}
             except (OSError, json.JSONDecodeError):
                 pass
-            return {"result": "killed", "how": f"{how} ({profile})", "seconds": spent + secs}
+            return {"result": "killed", "how": f"{how} ({label})", "seconds": spent + secs}
         spent += secs
-    return {"result": "survived", "how": "no finding in " + ", ".join(profiles), "seconds": spent}
+    return {"result": "survived", "how": "no finding in " + ", ".join(l for l, _ in runs),
+            "seconds": spent}
+
+
+def mode_tsan_storm(scratch, budget):
+    return storm_runs(scratch, "tsan", budget,
+                      [(p, ["--profile", p]) for p in ("mixed", "deadline", "reuse", "pipes", "timers")])
+
+
+def mode_waiter_storm(scratch, budget):
+    """The io profile's storm, the waiter polling (issue #17), then the poller thread."""
+    return storm_runs(scratch, "dev", budget,
+                      [(f"io, --poller {m}", ["--profile", "io", "--poller", m])
+                       for m in ("waiter", "thread")])
 
 
 # Share of a sim mode's budget for corpus/sim (the regressions); generated
@@ -393,7 +412,8 @@ def mode_aarch64(scratch, budget):
 
 
 def mode_go_diff(scratch, budget):
-    """The Go differential on the mutant's variant: a disagreement with Go's trace kills."""
+    """The Go differential on the mutant's variant: a disagreement with Go's trace kills.
+    It runs with the poller thread, then with the waiters polling (issue #17)."""
     runner = os.path.join(scratch.src, "tests", "go_diff", "run.sh")
     if not os.path.exists(runner):
         return {"result": "n/a", "how": "tests/go_diff not in this tree", "seconds": 0}
@@ -402,30 +422,37 @@ def mode_go_diff(scratch, budget):
     ok, log, bdir = scratch.build("dev", ["go_diff"])
     if not ok:
         return {"result": "killed", "how": "does not compile", "seconds": 0}
-    rc, out, secs, timed_out = run_timed(
-        ["bash", runner, "compare", os.path.join(scratch.src, "tests", "go_diff", "scenarios.txt"),
-         os.path.join(scratch.work, "go_diff.work"), "--",
-         os.path.join(bdir, "tests", "go_diff"), "--variant", scratch.variant], budget + 30)
-    if timed_out:
-        return {"result": "killed", "how": "the differential hung past its budget", "seconds": secs}
-    if rc == 1:
-        m = re.findall(r"DISAGREE " + re.escape(scratch.variant) + r" (\S+ \([^)]*\)[^\n]{0,80})", out)
-        how = f"{len(m)} step(s) differ from Go, first {m[0]}" if m else "disagreement"
-        return {"result": "killed", "how": how, "seconds": secs}
-    if rc == 0:
-        return {"result": "survived", "how": "every step agrees with Go", "seconds": secs}
-    if rc == 77 or rc == 3 and "Go side" in out:
-        return {"result": "n/a", "how": out.strip().splitlines()[-1][:120], "seconds": secs}
-    fatal = re.search(r"fatal error: ([^\n]{0,80})", out)
-    how = f"the port threw: {fatal.group(1)}" if fatal else f"the port's driver exited {rc}"
-    return {"result": "killed", "how": how, "seconds": secs}
+    spent = 0.0
+    for poller in ("thread", "waiter"):
+        rc, out, secs, timed_out = run_timed(
+            ["bash", runner, "compare", os.path.join(scratch.src, "tests", "go_diff", "scenarios.txt"),
+             os.path.join(scratch.work, "go_diff.work"), "--",
+             os.path.join(bdir, "tests", "go_diff"), "--variant", scratch.variant,
+             "--poller", poller], budget + 30)
+        spent += secs
+        where = f" (--poller {poller})"
+        if timed_out:
+            return {"result": "killed", "how": "the differential hung past its budget" + where,
+                    "seconds": spent}
+        if rc == 1:
+            m = re.findall(r"DISAGREE " + re.escape(scratch.variant) + r" (\S+ \([^)]*\)[^\n]{0,80})", out)
+            how = f"{len(m)} step(s) differ from Go, first {m[0]}" if m else "disagreement"
+            return {"result": "killed", "how": how + where, "seconds": spent}
+        if rc == 0:
+            continue
+        if rc == 77 or rc == 3 and "Go side" in out:
+            return {"result": "n/a", "how": out.strip().splitlines()[-1][:120], "seconds": spent}
+        fatal = re.search(r"fatal error: ([^\n]{0,80})", out)
+        how = f"the port threw: {fatal.group(1)}" if fatal else f"the port's driver exited {rc}"
+        return {"result": "killed", "how": how + where, "seconds": spent}
+    return {"result": "survived", "how": "every step agrees with Go (both pollers)", "seconds": spent}
 
 
 RUNNERS = {"unit": mode_unit, "tsan-storm": mode_tsan_storm, "sim": mode_sim,
            "sim-pct": mode_sim_pct, "sim-weak": mode_sim_weak,
            "fuzz_ops": lambda sc, b: mode_fuzz(sc, b, "fuzz_ops"),
            "fuzz_sched": lambda sc, b: mode_fuzz(sc, b, "fuzz_sched"),
-           "aarch64": mode_aarch64, "go-diff": mode_go_diff}
+           "aarch64": mode_aarch64, "go-diff": mode_go_diff, "waiter-storm": mode_waiter_storm}
 
 
 WORK_MARK = ".pollstorm-mutate"  # in every --work folder this script made

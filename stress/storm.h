@@ -91,6 +91,9 @@ struct StormConfig {
   uint64_t fdseq_start = 0, seq_start = 0;
   // The history check (storm_history.h): ops recorded per thread, 0: off.
   uint64_t history_ops = 250000;
+  // The io profile's poll loop (--poller): a poller thread, or the waiters
+  // poll themselves (issue #17).
+  bool waiter_polls = false;
 };
 
 int RunStormWorker(const StormConfig& cfg);

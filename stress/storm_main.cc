@@ -49,6 +49,9 @@ every result online (see README "Storms").
   --weight-OP N         override one op weight; OP is ready, everr, deadline,
                         reopen or io (e.g. --weight-reopen 50)
   --watchdog-ms N       wake-obligation bound in ms (default 3000)
+  --poller MODE         the io profile's poll loop: thread (a poller thread,
+                        the default) or waiter (a waiter about to park polls
+                        epoll itself)
   --fdseq-start N       every descriptor's fdseq starts at N (tip; masked to
                         25 bits): e.g. 65530 crosses the info word's 16-bit
                         field within a few reuses
@@ -141,6 +144,10 @@ Cli ParseArgs(int argc, char** argv) {
         if (p == pr.name) cli.cfg.profile = &pr;
       }
       if (!cli.cfg.profile) Usage("unknown profile '" + cli::Shown(p) + "' (see --list-profiles)");
+    } else if (a == "--poller") {
+      const std::string m = value();
+      if (m != "thread" && m != "waiter") Usage("--poller takes thread or waiter, not '" + cli::Shown(m) + "'");
+      cli.cfg.waiter_polls = m == "waiter";
     } else if (a == "--seed") {
       if (!ParseU64(value(), &cli.cfg.seed)) Usage("--seed takes a whole number, not '" + cli::Shown(argv[i]) + "'");
     } else if (a == "--threads") {
@@ -201,6 +208,9 @@ Cli ParseArgs(int argc, char** argv) {
       Usage("--weight-" + std::string(kActorOpNames[k]) +
             " needs --profile io or pipes (only they have pipes)");
     }
+  }
+  if (!cli.cfg.profile->io && cli.cfg.waiter_polls) {
+    Usage("--poller waiter needs --profile io (only it has a poll loop)");
   }
   int total = 0;
   for (int w : cli.cfg.weights) total += w;
@@ -403,7 +413,7 @@ struct Supervisor {
     return "scripts/pollstorm storm --variant " + cli.cfg.variant + " --seed " +
            std::to_string(cli.cfg.seed) + " --threads " + std::to_string(cli.cfg.threads) +
            " --descriptors " + std::to_string(cli.cfg.descriptors) + " --profile " +
-           cli.cfg.profile->name;
+           cli.cfg.profile->name + (cli.cfg.waiter_polls ? " --poller waiter" : "");
   }
 };
 

@@ -210,7 +210,10 @@ class Storm {
                                        CounterOrigin{cfg.fdseq_start, cfg.seq_start, cfg.seq_start});
     poller_.Attach(server_.get());
     for (int s = 0; s < cfg_.descriptors; s++) OpenSlot(s, cfg.threads);
-    if (cfg_.profile->io) poller_.Start();
+    if (cfg_.profile->io) {
+      const PollerMode want = cfg.waiter_polls ? PollerMode::kWaiterPolls : PollerMode::kDedicatedThread;
+      if (poller_.Start(want) != want) RealEnv::Fatal("storm: the waiter-poller slot is taken");
+    }
   }
 
   int Run();

@@ -22,7 +22,8 @@ class FdTest : public ::testing::Test {
 
   FdTest() : server_(&poller_) {
     poller_.Attach(&server_);
-    poller_.Start();
+    const PollerMode want = TestPollerMode();
+    EXPECT_EQ(poller_.Start(want), want) << "another waiter poller is installed";
   }
   ~FdTest() override { poller_.Stop(); }
 

@@ -254,6 +254,10 @@ std::string Timing(const Step& s, std::chrono::nanoseconds t, std::chrono::nanos
 // be destroyed, so the run ends with _Exit after the report.
 std::atomic<bool> g_hung{false};
 
+// --poller waiter: the variant's waiters poll epoll themselves (issue #17)
+// instead of a poller thread relaying readiness. Set before any run starts.
+PollerMode g_poller_mode = PollerMode::kDedicatedThread;
+
 template <class V>
 class VariantRun {
  public:
@@ -261,7 +265,7 @@ class VariantRun {
 
   VariantRun() : server_(&poller_) {
     poller_.Attach(&server_);
-    poller_.Start();
+    if (poller_.Start(g_poller_mode) != g_poller_mode) Internal("the waiter-poller slot is taken");
   }
   ~VariantRun() { poller_.Stop(); }
   VariantRun(const VariantRun&) = delete;
@@ -557,9 +561,11 @@ void OnFatal(const char* msg) {
 
 void Help() {
   std::printf(
-      "usage: go_diff --scenarios FILE --go-trace FILE [--variant NAME]...\n"
-      "       go_diff --scenarios FILE --emit FILE [--variant NAME]\n"
+      "usage: go_diff --scenarios FILE --go-trace FILE [--variant NAME]... [--poller MODE]\n"
+      "       go_diff --scenarios FILE --emit FILE [--variant NAME] [--poller MODE]\n"
       "       go_diff --list-variants\n"
+      "--poller thread (default: a poller thread) or waiter (the waiters poll epoll\n"
+      "themselves; one --variant only, as there is one waiter poller per process).\n"
       "Runs the scenarios through the Fd facade on every variant (or each --variant)\n"
       "and compares each trace with Go's (tests/go_diff/main.go); --emit writes one\n"
       "variant's trace instead. Exit: 0 agree, 1 disagreement, 2 usage, 3 internal.\n");
@@ -586,6 +592,10 @@ int Main(int argc, char** argv) {
       go_trace = value();
     } else if (a == "--emit") {
       emit = value();
+    } else if (a == "--poller") {
+      const std::string m = value();
+      if (m != "thread" && m != "waiter") Usage("--poller takes thread or waiter, not '" + m + "'");
+      g_poller_mode = m == "waiter" ? PollerMode::kWaiterPolls : PollerMode::kDedicatedThread;
     } else if (a == "--variant") {
       const std::string v = value();
       bool found = false;
@@ -604,6 +614,9 @@ int Main(int argc, char** argv) {
   if (go_trace.empty() == emit.empty())
     Usage("give exactly one of --go-trace FILE and --emit FILE");
   if (!emit.empty() && variants.size() > 1) Usage("--emit writes one variant's trace");
+  if (g_poller_mode == PollerMode::kWaiterPolls && variants.size() != 1) {
+    Usage("--poller waiter runs one --variant (one waiter poller per process)");
+  }
   const auto scs = Parse(scenarios);
   // A write to a pipe whose reader is gone must fail with EPIPE, as it does
   // in Go (whose runtime ignores SIGPIPE for descriptors other than 1 and 2).

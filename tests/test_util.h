@@ -5,9 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 
+#include "polldesc/epoll_poller.h"
 #include "polldesc/poll_desc.h"
 #include "polldesc/real_env.h"
 
@@ -37,6 +41,17 @@ void WaitUntilParked(PD* pd, int mode) {
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
+}
+
+// The poller mode the Fd suites run in: POLLSTORM_TEST_POLLER=thread (the
+// default) or waiter (the waiter polls, issue #17), so every Fd test runs in
+// both (ctest unit.fd.waiter). Any other value: a clear error, exit 2.
+inline PollerMode TestPollerMode() {
+  const char* e = std::getenv("POLLSTORM_TEST_POLLER");
+  if (e == nullptr || *e == '\0' || std::strcmp(e, "thread") == 0) return PollerMode::kDedicatedThread;
+  if (std::strcmp(e, "waiter") == 0) return PollerMode::kWaiterPolls;
+  std::fprintf(stderr, "POLLSTORM_TEST_POLLER='%.80s' is not a poller mode (thread, waiter)\n", e);
+  std::exit(2);
 }
 
 }  // namespace pollstorm

@@ -24,22 +24,33 @@ namespace pollstorm::oracle {
 // harness-explore-accounting-before-callbacks.txt). The guard
 // POLLSTORM_ACCOUNTING_NO_QUIESCE=1 switches that fix off, so the regression
 // can prove it still has its power.
+// The environment is read once per process (these guards are asked once per
+// op: a getenv each cost 1% of fuzz_ops); nothing sets them at run time.
 inline bool AccountingWaitsForCallbacks() {
-  const char* e = std::getenv("POLLSTORM_ACCOUNTING_NO_QUIESCE");
-  return e == nullptr || std::string_view(e) != "1";
+  static const bool r = [] {
+    const char* e = std::getenv("POLLSTORM_ACCOUNTING_NO_QUIESCE");
+    return e == nullptr || std::string_view(e) != "1";
+  }();
+  return r;
 }
 
 // Go #59545: an event error sent for one incarnation and seen by a later one.
 inline bool StaleEventsChecked(std::string_view variant) {
   if (variant == Tip::kName) return true;
-  const char* e = std::getenv("POLLSTORM_CHECK_STALE_EVENTS");
-  return e != nullptr && std::string_view(e) == "1";
+  static const bool r = [] {
+    const char* e = std::getenv("POLLSTORM_CHECK_STALE_EVENTS");
+    return e != nullptr && std::string_view(e) == "1";
+  }();
+  return r;
 }
 
 inline bool AccountingChecked(std::string_view variant) {
   if (variant == Tip::kName) return true;
-  const char* e = std::getenv("POLLSTORM_CHECK_ACCOUNTING");
-  return e != nullptr && std::string_view(e) == "1";
+  static const bool r = [] {
+    const char* e = std::getenv("POLLSTORM_CHECK_ACCOUNTING");
+    return e != nullptr && std::string_view(e) == "1";
+  }();
+  return r;
 }
 
 }  // namespace pollstorm::oracle

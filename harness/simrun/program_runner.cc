@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <string_view>
 #include <map>
 #include <vector>
 
@@ -25,6 +27,23 @@ constexpr uint32_t kClosingBit = 1u << 30;
 constexpr uint32_t kClosedBit = 1u << 29;  // with kClosingBit: pollClose claimed
 
 int Mi(int mode) { return mode == kModeRead ? 0 : 1; }
+
+// POLLSTORM_SIM_WAITER_POLLS=1: a reader about to wait runs a netpoll pass
+// itself (issue #17: the waiter becomes the poller), so readiness for it and
+// for the other waiters is delivered from a waiter's thread, between its
+// read and its pollWait, besides the drainer's passes. Off (unset or 0), the
+// schedules are the drainer-only ones (tests/golden/sim_golden.txt). Any
+// other value: a clear error, exit 2. Read once per process.
+bool WaiterPolls() {
+  static const bool on = [] {
+    const char* e = std::getenv("POLLSTORM_SIM_WAITER_POLLS");
+    if (e == nullptr || *e == '\0' || std::string_view(e) == "0") return false;
+    if (std::string_view(e) == "1") return true;
+    std::fprintf(stderr, "sim: bad value for POLLSTORM_SIM_WAITER_POLLS: '%.160s' (0 or 1)\n", e);
+    std::exit(2);
+  }();
+  return on;
+}
 
 // ---- host-side oracle state (one per execution, owned by it) ----
 
@@ -213,7 +232,13 @@ struct World {
       void BeforeRead() {
         base = w->o->ready[0][pd].started;
       }
-      void BeforeWait() { w->o->threads[t] = {true, desc, kModeRead, pd, inc, base, true, fd}; }
+      void BeforeWait() {
+        // The waiter polls before it parks (real_env.h: RealParker polls
+        // while parked; here the pass comes just before pollWait, so
+        // pollDesc sees netpollready run on the waiter's own thread).
+        if (WaiterPolls()) w->Netpoll();
+        w->o->threads[t] = {true, desc, kModeRead, pd, inc, base, true, fd};
+      }
     };
     const uint64_t r_base = o->ready[0][pd].finished;
     char byte;
@@ -722,6 +747,7 @@ uint64_t DefaultMaxSteps(const ops::Program& prog) {
 std::optional<sim::Finding> RunProgram(const ops::Program& prog, std::string_view variant,
                                        const sim::RunConfig& cfg, sim::CheckStats* stats) {
   std::optional<sim::Finding> f;
+  (void)WaiterPolls();  // a bad value is an error before any execution
   ForVariant(variant, [&](auto v) {
     using V = typename decltype(v)::type;
     f = sim::Check(cfg, [&prog] { Body<V>(prog); }, stats);

@@ -23,6 +23,8 @@
 // netpoller (a netpoll(0) pass at each of its steps, as Go's findrunnable),
 // and with pipe events each epoll event goes through the port's own mapping
 // (EpollEventMode) and event-error rule.
+// With POLLSTORM_SIM_WAITER_POLLS=1 a reader also runs a pass itself just
+// before its pollWait (issue #17, the waiter as the poller).
 //
 // The oracle keeps its bookkeeping in host memory, not in simulated memory:
 // fibers run one at a time, so it sees the true order of events and adds no
