@@ -93,7 +93,6 @@ class ConfigSet {
 };
 
 int Mi(int mode) { return mode == kModeRead ? 0 : 1; }
-bool Has(int mode, int m) { return mode == m || mode == kModeRead + kModeWrite; }
 
 // checkerr: closing > timeout > event error (reads only).
 int CheckErr(const State& s, int mode) {
