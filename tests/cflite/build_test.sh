@@ -46,10 +46,13 @@ for t in fuzz_ops fuzz_sched; do
   dict=$(sed -n 's/^dict *= *//p' "$OUT/${t}_fuzzer.options")
   check "$t: the options' dict ($dict) is in \$OUT" "[ -n '$dict' ] && [ -s '$OUT/$dict' ]"
   nseeds=$(find "$root/corpus/$t" -name '*.txt' | wc -l)
-  mkdir -p "$work/seeds-$t" && (cd "$work/seeds-$t" && unzip -oq "$OUT/${t}_fuzzer_seed_corpus.zip")
+  mkdir -p "$work/seeds-$t"
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+    "$OUT/${t}_fuzzer_seed_corpus.zip" "$work/seeds-$t"
   check "$t: the zip holds every corpus/$t seed ($nseeds)" "[ \$(ls '$work/seeds-$t' | wc -l) -eq $nseeds ]"
   rt=$([ "$san" = address ] && echo __asan_init || echo __ubsan_handle)
-  check "$t: built with $SANITIZER ($rt)" "nm '$b' 2>/dev/null | grep -q '$rt'"
+  # grep -c reads all of nm's output (grep -q would stop early: SIGPIPE, and pipefail).
+  check "$t: built with $SANITIZER ($rt)" "[ \$(nm '$b' 2>/dev/null | grep -c '$rt') -gt 0 ]"
   # Options as the runner passes them: -key=value from the [libfuzzer] section.
   opts=$(sed -n '/^\[libfuzzer\]/,/^\[/{/=/{s/ *= */=/;s/^/-/;p}}' "$OUT/${t}_fuzzer.options" | sed "s|^-dict=|-dict=$OUT/|")
   mkdir -p "$work/corpus-$t"
