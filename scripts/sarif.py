@@ -88,7 +88,10 @@ def sites_of(f):
                  "function": str(s.get("function") or "")}
                 for s in f["sites"] if isinstance(s, dict) and isinstance(s.get("file"), str) and s["file"]]
     out = []
-    text = f"{f.get('message', '')}\n{f.get('detail', '')}"
+    # Not the notes: races seen earlier that were not the finding (--no-races),
+    # as harness/simrun/sarif_result.cc leaves them out too.
+    text = "\n".join(ln for ln in f"{f.get('message', '')}\n{f.get('detail', '')}".splitlines()
+                     if not ln.lstrip().startswith("note:"))
     for m in _SIM_SITE.finditer(text):
         rel = port_file(m.group(1))
         site = {"file": rel, "line": int(m.group(2)), "function": m.group(3)}

@@ -2,7 +2,8 @@
 # tests/cflite/build_test.sh ROOT WORK SANITIZER: .clusterfuzzlite/build.sh run
 # the way OSS-Fuzz's base-builder `compile` runs it (the image cannot be
 # pulled here): $SRC holds the project as $SRC/pollstorm and the script as
-# $SRC/build.sh, started from $SRC/pollstorm with the base image's variables
+# $SRC/build.sh (the tree copied there, as the Dockerfile does), started from
+# $SRC/pollstorm with the base image's variables
 # for SANITIZER (address or undefined): CC/CXX (clang-14), CFLAGS/CXXFLAGS
 # (-O1 -fno-omit-frame-pointer -gline-tables-only
 # -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, the sanitizer's flags,
@@ -23,7 +24,11 @@ case "$san" in
   *) echo "usage: build_test.sh ROOT WORK address|undefined"; exit 2 ;;
 esac
 rm -rf "$work" && mkdir -p "$work/src" "$work/out" "$work/work" || exit 3
-ln -s "$root" "$work/src/pollstorm"
+# A copy, as the Dockerfile's COPY makes (a symlink would put $WORK, which may
+# be under the tree's build/, inside its own source tree).
+mkdir -p "$work/src/pollstorm"
+tar -C "$root" --exclude=./build --exclude=./reports/runs --exclude=./.git -cf - . \
+  | tar -C "$work/src/pollstorm" -xf - || exit 3
 cp "$root/.clusterfuzzlite/build.sh" "$work/src/build.sh"
 export SRC="$work/src" OUT="$work/out" WORK="$work/work" SANITIZER="$san"
 export CC=clang-14 CXX=clang++-14 LIB_FUZZING_ENGINE=-fsanitize=fuzzer
@@ -46,10 +51,13 @@ for t in fuzz_ops fuzz_sched; do
   dict=$(sed -n 's/^dict *= *//p' "$OUT/${t}_fuzzer.options")
   check "$t: the options' dict ($dict) is in \$OUT" "[ -n '$dict' ] && [ -s '$OUT/$dict' ]"
   nseeds=$(find "$root/corpus/$t" -name '*.txt' | wc -l)
-  mkdir -p "$work/seeds-$t" && (cd "$work/seeds-$t" && unzip -oq "$OUT/${t}_fuzzer_seed_corpus.zip")
+  mkdir -p "$work/seeds-$t"
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+    "$OUT/${t}_fuzzer_seed_corpus.zip" "$work/seeds-$t"
   check "$t: the zip holds every corpus/$t seed ($nseeds)" "[ \$(ls '$work/seeds-$t' | wc -l) -eq $nseeds ]"
   rt=$([ "$san" = address ] && echo __asan_init || echo __ubsan_handle)
-  check "$t: built with $SANITIZER ($rt)" "nm '$b' 2>/dev/null | grep -q '$rt'"
+  # grep -c reads all of nm's output (grep -q would stop early: SIGPIPE, and pipefail).
+  check "$t: built with $SANITIZER ($rt)" "[ \$(nm '$b' 2>/dev/null | grep -c '$rt') -gt 0 ]"
   # Options as the runner passes them: -key=value from the [libfuzzer] section.
   opts=$(sed -n '/^\[libfuzzer\]/,/^\[/{/=/{s/ *= */=/;s/^/-/;p}}' "$OUT/${t}_fuzzer.options" | sed "s|^-dict=|-dict=$OUT/|")
   mkdir -p "$work/corpus-$t"

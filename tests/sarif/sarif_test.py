@@ -13,6 +13,9 @@ what docs/engines.md promises.
                                         signature); any lane: a storm with a
                                         dropped wake (lost-wakeup, no stack:
                                         the fallback location)
+  sarif_test.py nightly POLLSTORM_STORM  the nightly's findings.sarif: a real
+                                        storm finding and a known legacy race,
+                                        with and without --inject legacy
 Each check prints what it saw; exit 1 on the first failed check.
 """
 import json
@@ -154,10 +157,67 @@ def test_storm(storm, lane, tmp):
         check_result_shape(r, "storm lost-wakeup")
 
 
+def test_nightly(storm, tmp):
+    """The nightly's findings.sarif (scripts/nightly.py Run.save): every
+    finding the run recorded, with the run's verdict as baseline state; a real
+    storm finding (a dropped wake) and a known legacy race, with and without
+    --inject legacy."""
+    import importlib.util
+    import io
+    import shutil
+    from contextlib import redirect_stderr
+    jsonl = os.path.join(tmp, "drop.jsonl")
+    run([storm, "--variant", "fixed", "--duration", "2", "--drop-wake", "200", "--watchdog-ms", "500",
+         "--findings", jsonl], {1})
+    storm_findings = sarif.read_jsonl(jsonl)
+    known_sig = "data-race:legacy:PollDesc::NetpollUnblock:PollDesc::Reset"
+    check(known_sig in KNOWN, f"{known_sig} is listed in corpus/known-findings.txt")
+    for inject in (None, "legacy"):
+        root = os.path.join(tmp, f"root-{inject}")
+        for d in ("scripts", "corpus", "reports/runs", "polldesc/tip"):
+            os.makedirs(os.path.join(root, d))
+        for f in ("scripts/nightly.py", "scripts/strictio.py", "scripts/sarif.py",
+                  "reports/make_report.py", "corpus/known-findings.txt", "polldesc/poll_desc.h",
+                  "polldesc/tip/netpoll_tip.h"):
+            shutil.copy(os.path.join(ROOT, f), os.path.join(root, f))
+        sys.path.insert(0, os.path.join(root, "scripts"))
+        saved = sys.modules.pop("sarif")
+        try:
+            spec = importlib.util.spec_from_file_location(f"nightly_{inject}",
+                                                          os.path.join(root, "scripts", "nightly.py"))
+            nightly = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(nightly)
+            with redirect_stderr(io.StringIO()):
+                r = nightly.Run(60, inject, set())
+                for f in storm_findings:
+                    r.add_finding(dict(f), "storms")
+                r.add_finding({"kind": "data-race", "message": "data race: ...", "variant": "legacy",
+                               "signature": known_sig, "after_s": 0.5, "repro": "scripts/pollstorm storm --variant legacy",
+                               "sites": [{"file": "polldesc/poll_desc.h", "line": 488, "function": "PollDesc::NetpollUnblock"}]},
+                              "storms")
+                r.save()
+            r.lock.close()
+        finally:
+            sys.path.pop(0)
+            sys.modules["sarif"] = saved
+        doc = load_valid(os.path.join(r.dir, "findings.sarif"), f"nightly findings.sarif (inject {inject})")
+        rs = results(doc)
+        check(len(rs) == len(r.s["findings"]) == len(storm_findings) + 1,
+              f"nightly (inject {inject}): {len(rs)} results for {len(r.s['findings'])} findings")
+        by_sig = {x["partialFingerprints"][sarif.FINGERPRINT]: x for x in rs}
+        want = "new" if inject == "legacy" else "unchanged"
+        got = by_sig.get(known_sig, {}).get("baselineState")
+        check(got == want, f"nightly (inject {inject}): the legacy race is {got} (want {want})")
+        check(all(by_sig[f["signature"]]["baselineState"] == "new" for f in storm_findings),
+              f"nightly (inject {inject}): the dropped wake on fixed is new")
+
+
 def main(argv):
     with tempfile.TemporaryDirectory() as tmp:
         if argv[1] == "sim":
             test_sim(argv[2], tmp)
+        elif argv[1] == "nightly":
+            test_nightly(argv[2], tmp)
         elif argv[1] == "storm":
             test_storm(argv[2], argv[3], tmp)
         else:
