@@ -27,6 +27,31 @@ def fail(msg):
     sys.exit(2)
 
 
+def read_matrix(path):
+    """The (mutant, mode, cell) triples of one `mutate --json` file; any other
+    shape is a usage error naming the file and what is wrong."""
+    try:
+        with open(path) as f:
+            d = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"cannot read matrix '{path}': {e}")
+    ms = d.get("mutants") if isinstance(d, dict) else None
+    if not isinstance(ms, dict):
+        fail(f"'{path}' is not a kill matrix: no \"mutants\" object (write one with mutate --json)")
+    out = []
+    for name, r in ms.items():
+        modes = r.get("modes") if isinstance(r, dict) else None
+        if not isinstance(modes, dict):
+            fail(f"'{path}': mutant '{name}' has no \"modes\" object")
+        for mode, cell in modes.items():
+            if not (isinstance(cell, dict) and isinstance(cell.get("result"), str) and
+                    isinstance(cell.get("seconds", 0), (int, float))):
+                fail(f"'{path}': mutant '{name}', mode '{mode}': a cell needs a \"result\" "
+                     "string and numeric \"seconds\"")
+            out.append((name, mode, cell))
+    return out
+
+
 def main(argv):
     md, files = None, []
     i = 0
@@ -45,22 +70,15 @@ def main(argv):
         fail("give at least one matrix JSON (mutants/*.json)")
     cells = {}
     for path in files:
-        try:
-            with open(path) as f:
-                d = json.load(f)
-            ms = d["mutants"]
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            fail(f"cannot read matrix '{path}': {e}")
-        for name, r in ms.items():
-            for mode, cell in r.get("modes", {}).items():
-                if cell.get("result") in ("killed", "survived"):
-                    cells.setdefault(name, {})[mode] = dict(cell, source=os.path.basename(path))
+        for name, mode, cell in read_matrix(path):
+            if cell["result"] in ("killed", "survived"):
+                cells.setdefault(name, {})[mode] = dict(cell, source=os.path.basename(path))
     all_m = mutate.mutants()
     eq = mutate.equivalents()
     rows, fastest, thin = [], [], []
     for name in sorted(all_m):
         c = cells.get(name, {})
-        kills = sorted(((m, x["seconds"]) for m, x in c.items() if x["result"] == "killed"),
+        kills = sorted(((m, x.get("seconds", 0)) for m, x in c.items() if x["result"] == "killed"),
                        key=lambda t: t[1])
         missing = [m for m in mutate.MODES if m not in c]
         if name in eq:
