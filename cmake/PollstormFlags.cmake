@@ -20,8 +20,14 @@ endif()
 
 # Fuzz builds: coverage instrumentation everywhere, the engine only in fuzz/.
 if(POLLSTORM_FUZZ_ENGINE MATCHES "fuzzer")
-  add_compile_options(-fsanitize=fuzzer-no-link
-                      -fsanitize-coverage-ignorelist=${PROJECT_SOURCE_DIR}/fuzz/coverage_ignorelist.txt)
+  set(_ignorelist ${PROJECT_SOURCE_DIR}/fuzz/coverage_ignorelist.txt)
+  # The compiler reads the list, but no build rule depends on it: editing it
+  # re-runs CMake (CONFIGURE_DEPENDS) and its hash in the flags rebuilds
+  # every object, so the instrumentation always matches the file.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_ignorelist})
+  file(MD5 ${_ignorelist} _ignorelist_md5)
+  add_compile_options(-fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=${_ignorelist}
+                      -DPOLLSTORM_COVERAGE_IGNORELIST_MD5=${_ignorelist_md5})
   # Every other executable (tests, tools) is instrumented too and needs the
   # coverage callbacks. A sanitizer runtime provides them; without one, link
   # libFuzzer's no-main runtime (fuzz/CMakeLists.txt takes it off the

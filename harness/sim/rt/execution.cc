@@ -69,6 +69,7 @@ Execution::Outcome Execution::Run(Chooser& chooser, Schedule& schedule,
                                   const std::function<void()>& body, const Config& config,
                                   StackPool& stacks) {
   cfg_ = config;
+  values_only_ = !config.weak_memory && !config.detect_races;
   chooser_ = &chooser;
   schedule_ = &schedule;
   stacks_ = &stacks;
@@ -161,6 +162,15 @@ bool Execution::TimeEventEligible(int64_t when) const {
 void Execution::CollectRunnable() {
   // Called at every scheduling point (fuzz_ops: 8% of its profile), so one
   // pass gathers what the rules below need; the rules are unchanged.
+  if (nthreads_ == 1 && running_ == threads_[0].get() && running_->state == State::kRunnable) {
+    // Only main exists, and it is the one asking: no sleeper, no timer fiber
+    // (it is a thread of its own), so the rules below give exactly this.
+    // Every op of a program's set-up (the descriptor carve, the opens) is here.
+    min_future_ = INT64_MAX;
+    runnable_[0] = running_->id;
+    nrunnable_ = 1;
+    return;
+  }
   bool user_live = false;
   bool any_runnable = false;
   min_future_ = INT64_MAX;

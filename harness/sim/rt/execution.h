@@ -223,6 +223,12 @@ class Execution {
   [[noreturn]] void EndNoRunnable();
   void SetFinding(FindingKind kind, std::string message);
   void Trace(Site site, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+  // The memory operations' trace lines (memory.cc), the same text on either path.
+  void TraceLoad(Access a, std::memory_order o, uint64_t v, bool stale, Site site);
+  void TracePlainOrAtomicStore(Access a, std::memory_order o, uint64_t v, Site site);
+  void TraceRmw(Access a, RmwOp op, std::memory_order o, uint64_t arg, uint64_t old, Site site);
+  void TraceCas(Access a, std::memory_order o, uint64_t expected, uint64_t desired, bool ok,
+                uint64_t read, Site site);
   [[noreturn]] void Abandon();
 
   // Memory (memory.cc; RaceCheck in race.cc).
@@ -266,6 +272,13 @@ class Execution {
   // The memory model (memory.cc) and the race detector (race.cc).
   std::vector<std::unique_ptr<Location>> locs_;  // pooled; [0, nlocs_) live
   uint32_t nlocs_ = 0;
+  // Values only: with weak memory and the race detector both off, a load can
+  // read nothing but the mo-latest store, which the facade's mirror holds, and
+  // no happens-before clock is ever consulted, so memory operations keep no
+  // Location at all (no store records, no views): the same values, the same
+  // scheduling points and choices, the same trace. fuzz_ops's configuration
+  // (its profile was a third Location bookkeeping).
+  bool values_only_ = false;
   uint64_t sc_counter_ = 0;  // numbers seq_cst operations and fences
   VectorClock sc_fences_;    // join of the hb clocks at every seq_cst fence so far
   uint32_t races_seen_ = 0;

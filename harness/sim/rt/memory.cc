@@ -76,6 +76,7 @@ using ull = unsigned long long;
 }  // namespace
 
 void Execution::OnConstruct(CellHeader& h) {
+  if (values_only_) return;  // no Location is ever made (see ValuesOnly)
   Thread& t = Cur();
   Tick(t);  // the initialising write is an event of its own
   h.exec = 0;
@@ -220,6 +221,10 @@ StoreRecord Execution::RmwStore(Location& l, const Thread& t, const StoreRecord&
 uint64_t Execution::Load(CellHeader& h, uint64_t& mirror, Access a, std::memory_order o,
                          Site site) {
   SchedulePoint();
+  if (values_only_) {
+    if (cfg_.trace) TraceLoad(a, o, mirror, false, site);
+    return mirror;
+  }
   Thread& t = Cur();
   Tick(t);
   Location& l = Loc(h, mirror, a != Access::kAtomic);
@@ -236,21 +241,54 @@ uint64_t Execution::Load(CellHeader& h, uint64_t& mirror, Access a, std::memory_
   StoreRecord& s = l.hist[pos];
   Observe(s, t, sc);
   if (atomic) Acquire(t, s, IsAcquire(o));
-  if (cfg_.trace) {
-    const char* stale = pos + 1 == l.n ? "" : " (STALE: an older store)";
-    if (a == Access::kPlain) {
-      Trace(site, "plain read -> %#llx%s", static_cast<ull>(s.value), stale);
-    } else {
-      Trace(site, "%s load(%s) -> %#llx%s", AccessName(a), OrderName(o), static_cast<ull>(s.value),
-            stale);
-    }
-  }
+  if (cfg_.trace) TraceLoad(a, o, s.value, pos + 1 != l.n, site);
   return s.value;
+}
+
+void Execution::TraceLoad(Access a, std::memory_order o, uint64_t v, bool stale, Site site) {
+  const char* note = stale ? " (STALE: an older store)" : "";
+  if (a == Access::kPlain) {
+    Trace(site, "plain read -> %#llx%s", static_cast<ull>(v), note);
+  } else {
+    Trace(site, "%s load(%s) -> %#llx%s", AccessName(a), OrderName(o), static_cast<ull>(v), note);
+  }
+}
+
+void Execution::TraceRmw(Access a, RmwOp op, std::memory_order o, uint64_t arg, uint64_t old,
+                         Site site) {
+  Trace(site, "%s %s(%s) %#llx, read %#llx", AccessName(a),
+        op == RmwOp::kExchange ? "exchange" : "fetch_add", OrderName(o), static_cast<ull>(arg),
+        static_cast<ull>(old));
+}
+
+// The failed form prints what it read (it is the new `expected`, as before).
+void Execution::TraceCas(Access a, std::memory_order o, uint64_t expected, uint64_t desired,
+                         bool ok, uint64_t read, Site site) {
+  if (ok) {
+    Trace(site, "%s CAS(%s) %#llx -> %#llx ok", AccessName(a), OrderName(o),
+          static_cast<ull>(expected), static_cast<ull>(desired));
+  } else {
+    Trace(site, "%s CAS(%s) %#llx -> %#llx failed, read %#llx", AccessName(a), OrderName(o),
+          static_cast<ull>(read), static_cast<ull>(desired), static_cast<ull>(read));
+  }
+}
+
+void Execution::TracePlainOrAtomicStore(Access a, std::memory_order o, uint64_t v, Site site) {
+  if (a == Access::kPlain) {
+    Trace(site, "plain write %#llx", static_cast<ull>(v));
+  } else {
+    Trace(site, "%s store(%s) %#llx", AccessName(a), OrderName(o), static_cast<ull>(v));
+  }
 }
 
 void Execution::Store(CellHeader& h, uint64_t& mirror, Access a, uint64_t v, std::memory_order o,
                       Site site) {
   SchedulePoint();
+  if (values_only_) {
+    mirror = v;
+    if (cfg_.trace) TracePlainOrAtomicStore(a, o, v, site);
+    return;
+  }
   Thread& t = Cur();
   Tick(t);
   Location& l = Loc(h, mirror, a != Access::kAtomic);
@@ -296,19 +334,19 @@ void Execution::Store(CellHeader& h, uint64_t& mirror, Access a, uint64_t v, std
     }
   } else {
     Append(l, s);
-    if (cfg_.trace) {
-      if (a == Access::kPlain) {
-        Trace(site, "plain write %#llx", static_cast<ull>(v));
-      } else {
-        Trace(site, "%s store(%s) %#llx", AccessName(a), OrderName(o), static_cast<ull>(v));
-      }
-    }
+    if (cfg_.trace) TracePlainOrAtomicStore(a, o, v, site);
   }
 }
 
 uint64_t Execution::Rmw(CellHeader& h, uint64_t& mirror, Access a, RmwOp op, uint64_t arg,
                         uint64_t mask, std::memory_order o, Site site) {
   SchedulePoint();
+  if (values_only_) {
+    const uint64_t old = mirror;
+    mirror = op == RmwOp::kExchange ? (arg & mask) : ((old + arg) & mask);
+    if (cfg_.trace) TraceRmw(a, op, o, arg & mask, old, site);
+    return old;
+  }
   Thread& t = Cur();
   Tick(t);
   Location& l = Loc(h, mirror, a != Access::kAtomic);
@@ -323,11 +361,7 @@ uint64_t Execution::Rmw(CellHeader& h, uint64_t& mirror, Access a, RmwOp op, uin
   const uint64_t old = prev.value;
   const uint64_t value = op == RmwOp::kExchange ? (arg & mask) : ((old + arg) & mask);
   Append(l, RmwStore(l, t, prev, value, sc, o));
-  if (cfg_.trace) {
-    Trace(site, "%s %s(%s) %#llx, read %#llx", AccessName(a),
-          op == RmwOp::kExchange ? "exchange" : "fetch_add", OrderName(o),
-          static_cast<ull>(arg & mask), static_cast<ull>(old));
-  }
+  if (cfg_.trace) TraceRmw(a, op, o, arg & mask, old, site);
   return old;
 }
 
@@ -335,6 +369,14 @@ bool Execution::CompareExchange(CellHeader& h, uint64_t& mirror, Access a, uint6
                                 uint64_t desired, std::memory_order success,
                                 std::memory_order failure, Site site) {
   SchedulePoint();
+  if (values_only_) {
+    const uint64_t cur = mirror;
+    const bool ok = cur == expected;
+    if (ok) mirror = desired;
+    if (cfg_.trace) TraceCas(a, ok ? success : failure, expected, desired, ok, cur, site);
+    if (!ok) expected = cur;
+    return ok;
+  }
   Thread& t = Cur();
   Tick(t);
   Location& l = Loc(h, mirror, a != Access::kAtomic);
@@ -349,10 +391,7 @@ bool Execution::CompareExchange(CellHeader& h, uint64_t& mirror, Access a, uint6
     Observe(prev, t, sc);
     Acquire(t, prev, IsAcquire(failure));
     expected = prev.value;
-    if (cfg_.trace) {
-      Trace(site, "%s CAS(%s) %#llx -> %#llx failed, read %#llx", AccessName(a), OrderName(failure),
-            static_cast<ull>(expected), static_cast<ull>(desired), static_cast<ull>(prev.value));
-    }
+    if (cfg_.trace) TraceCas(a, failure, expected, desired, false, prev.value, site);
     return false;
   }
   // Success: exactly an exchange (the facade passes the value's width mask
@@ -363,15 +402,16 @@ bool Execution::CompareExchange(CellHeader& h, uint64_t& mirror, Access a, uint6
   Observe(prev, t, sc);
   Acquire(t, prev, IsAcquire(success));
   Append(l, RmwStore(l, t, prev, desired, sc, success));
-  if (cfg_.trace) {
-    Trace(site, "%s CAS(%s) %#llx -> %#llx ok", AccessName(a), OrderName(success),
-          static_cast<ull>(expected), static_cast<ull>(desired));
-  }
+  if (cfg_.trace) TraceCas(a, success, expected, desired, true, prev.value, site);
   return true;
 }
 
 void Execution::Fence(std::memory_order o, Site site) {
   SchedulePoint();
+  if (values_only_) {
+    if (cfg_.trace) Trace(site, "fence(%s)", OrderName(o));
+    return;
+  }
   Thread& t = Cur();
   Tick(t);
   if (IsAcquire(o)) t.view.Join(t.pending_acquire);
