@@ -81,6 +81,7 @@ Execution::Outcome Execution::Run(Chooser& chooser, Schedule& schedule,
   timers_.clear();
   timer_serial_ = 0;
   now_ = kStartTime;
+  runnable_valid_ = false;
   steps_ = 0;
   sc_counter_ = 0;
   sc_fences_.Clear();
@@ -142,6 +143,7 @@ void Execution::SchedulePoint(bool yielding) {
       if (runnable_[i] != running_->id) runnable_[n++] = runnable_[i];
     }
     nrunnable_ = n;
+    runnable_valid_ = false;  // runnable_ no longer holds the rules' result
   }
   const ThreadId next = Choose(/*current_runnable=*/true, yielding);
   if (next != running_->id) SwitchTo(next, false);
@@ -162,6 +164,12 @@ bool Execution::TimeEventEligible(int64_t when) const {
 void Execution::CollectRunnable() {
   // Called at every scheduling point (fuzz_ops: 8% of its profile), so one
   // pass gathers what the rules below need; the rules are unchanged.
+  // The result depends only on the threads' states and wake times, the
+  // timers, the clock and the thread count: every place that changes one of
+  // them clears runnable_valid_, so between two such changes (a run of loads
+  // and stores) the last result stands.
+  if (runnable_valid_) return;
+  runnable_valid_ = true;
   if (nthreads_ == 1 && running_ == threads_[0].get() && running_->state == State::kRunnable) {
     // Only main exists, and it is the one asking: no sleeper, no timer fiber
     // (it is a thread of its own), so the rules below give exactly this.
@@ -269,8 +277,10 @@ void Execution::SwitchTo(ThreadId next, bool exiting) {
     // Waking a sleeper is a time event: the clock jumps to its wake time.
     now_ = std::max(now_, to.wake_time);
     to.state = State::kRunnable;
+    runnable_valid_ = false;
   } else if (to.state == State::kTimerIdle) {
     to.state = State::kRunnable;  // FireOneTimer moves the clock
+    runnable_valid_ = false;
   }
   Thread* from = running_;
   // A thread that just went to sleep (or the timer fiber that just went

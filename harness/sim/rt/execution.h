@@ -266,6 +266,7 @@ class Execution {
   uint64_t steps_ = 0;
   std::array<ThreadId, kMaxThreads> runnable_{};
   uint32_t nrunnable_ = 0;
+  bool runnable_valid_ = false;  // runnable_/min_future_ still hold CollectRunnable's result
   std::vector<std::function<void()>> owned_;
   Outcome outcome_;
   std::deque<std::string> trace_;  // Config::trace only

@@ -45,6 +45,7 @@ void Execution::Lock(ObjHeader& h, Site site) {
       Abandon();
     }
     t.state = State::kMutex;
+    runnable_valid_ = false;
     t.wait_index = h.index;
     t.wait_site = site;
     if (cfg_.trace) Trace(site, "lock blocks (held by %s)", ThreadName(m.owner).c_str());
@@ -67,7 +68,10 @@ void Execution::Unlock(ObjHeader& h, Site site) {
   // Every waiter retries; the scheduler decides who gets the lock.
   for (uint32_t i = 0; i < nthreads_; i++) {
     Thread& w = *threads_[i];
-    if (w.state == State::kMutex && w.wait_index == h.index) w.state = State::kRunnable;
+    if (w.state == State::kMutex && w.wait_index == h.index) {
+      w.state = State::kRunnable;
+      runnable_valid_ = false;
+    }
   }
   if (cfg_.trace) Trace(site, "unlock");
 }

@@ -32,6 +32,7 @@ void Execution::Park(ThreadId owner, Site site) {
   }
   if (!t.park_token) {
     t.state = State::kParked;
+    runnable_valid_ = false;
     t.wait_site = site;
     if (cfg_.trace) Trace(site, "park: blocks");
     BlockAndSwitch();
@@ -54,7 +55,10 @@ void Execution::Unpark(ThreadId owner, Site site) {
   Thread& p = *threads_[owner];
   p.park_view.Join(t.view);
   p.park_token = true;
-  if (p.state == State::kParked) p.state = State::kRunnable;
+  if (p.state == State::kParked) {
+    p.state = State::kRunnable;
+    runnable_valid_ = false;
+  }
   if (cfg_.trace) Trace(site, "unpark %s", ThreadName(owner).c_str());
 }
 

@@ -24,6 +24,7 @@ Execution::Thread& Execution::NewThread(const char* name, bool is_timer) {
   Thread& t = *threads_[nthreads_];
   t.id = nthreads_++;
   t.state = State::kRunnable;
+  runnable_valid_ = false;
   t.is_timer = is_timer;
   t.name = name;
   t.fn = nullptr;
@@ -78,9 +79,10 @@ void Execution::ThreadExit() {
   Thread& t = Cur();
   Tick(t);
   t.state = State::kFinished;
+  runnable_valid_ = false;
   for (uint32_t i = 0; i < nthreads_; i++) {
     Thread& j = *threads_[i];
-    if (j.state == State::kJoin && j.wait_index == t.id) j.state = State::kRunnable;
+    if (j.state == State::kJoin && j.wait_index == t.id) j.state = State::kRunnable;  // (invalidated above)
   }
   BlockAndSwitch(/*exiting=*/true);
   std::abort();  // a finished thread is never picked
@@ -131,6 +133,7 @@ void Execution::Join(ThreadId id, Site site) {
   }
   if (threads_[id]->state != State::kFinished) {
     t.state = State::kJoin;
+    runnable_valid_ = false;
     t.wait_index = id;
     t.wait_site = site;
     BlockAndSwitch();

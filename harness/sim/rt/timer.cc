@@ -61,6 +61,7 @@ void Execution::TimerModify(ObjHeader& h, int64_t when, TimerFunc f, void* arg, 
     Thread& tf = NewThread("timer", true);
     tf.state = State::kTimerIdle;
     timer_thread_ = tf.id;
+    runnable_valid_ = false;
   }
   TimerRec& r = TimerOf(h);
   // Go's modtimer updates the timer's status word with an RMW: acquire and
@@ -69,6 +70,7 @@ void Execution::TimerModify(ObjHeader& h, int64_t when, TimerFunc f, void* arg, 
   r.view = t.view;
   r.pending = true;
   r.when = when;
+  runnable_valid_ = false;
   r.f = f;
   r.arg = arg;
   r.seq = seq;
@@ -88,6 +90,7 @@ bool Execution::TimerDelete(ObjHeader& h, Site site) {
   r.view = t.view;
   const bool was = r.pending;
   r.pending = false;  // a callback already running is not waited for
+  runnable_valid_ = false;
   if (cfg_.trace)
     Trace(site, "timer %u delete -> %s", h.index, was ? "was pending" : "not pending");
   return was;
@@ -104,6 +107,7 @@ void Execution::TimerWaitIdle(ObjHeader& h, Site site) {
       return;
     }
     t.state = State::kWaitIdle;
+    runnable_valid_ = false;
     t.wait_index = h.index;
     t.wait_site = site;
     BlockAndSwitch();
@@ -114,6 +118,7 @@ void Execution::TimerLoop() {
   for (;;) {
     FireOneTimer();
     Cur().state = State::kTimerIdle;
+    runnable_valid_ = false;
     BlockAndSwitch();
   }
 }
@@ -136,6 +141,7 @@ void Execution::FireOneTimer() {
   TimerRec& r = timers_[idx];
   now_ = std::max(now_, r.when);
   r.pending = false;
+  runnable_valid_ = false;
   r.running = true;
   // Each firing starts from the timer's view, as if on a fresh M: callbacks
   // of different timers are not ordered by the fiber they share. Only the
@@ -163,7 +169,10 @@ void Execution::FireOneTimer() {
   done.idle_view = me.view;
   for (uint32_t i = 0; i < nthreads_; i++) {
     Thread& w = *threads_[i];
-    if (w.state == State::kWaitIdle && w.wait_index == idx) w.state = State::kRunnable;
+    if (w.state == State::kWaitIdle && w.wait_index == idx) {
+      w.state = State::kRunnable;
+      runnable_valid_ = false;
+    }
   }
 }
 
@@ -174,6 +183,7 @@ void Execution::Sleep(int64_t ns, Site site) {
   if (ns <= 0) return;
   if (__builtin_add_overflow(now_, ns, &t.wake_time)) t.wake_time = INT64_MAX;
   t.state = State::kSleeping;
+  runnable_valid_ = false;
   t.wait_site = site;
   if (cfg_.trace) Trace(site, "sleep until %lld", static_cast<long long>(t.wake_time));
   BlockAndSwitch();
