@@ -30,11 +30,18 @@ def fail(msg):
 def read_matrix(path):
     """The (mutant, mode, cell) triples of one `mutate --json` file; any other
     shape is a usage error naming the file and what is wrong."""
+    if not os.path.isfile(path):
+        fail(f"matrix '{path}' is not a regular file" if os.path.exists(path)
+             else f"cannot read matrix '{path}': no such file")
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             d = json.load(f)
+    except RecursionError:
+        fail(f"cannot read matrix '{path}': nested too deeply")
+    except UnicodeDecodeError:
+        fail(f"cannot read matrix '{path}': it is not UTF-8 text")
     except (OSError, ValueError) as e:
-        fail(f"cannot read matrix '{path}': {e}")
+        fail(f"cannot read matrix '{path}': {str(e)[:200]}")
     ms = d.get("mutants") if isinstance(d, dict) else None
     if not isinstance(ms, dict):
         fail(f"'{path}' is not a kill matrix: no \"mutants\" object (write one with mutate --json)")
@@ -68,6 +75,15 @@ def main(argv):
             i += 1
     if not files:
         fail("give at least one matrix JSON (mutants/*.json)")
+    if md is not None:
+        # Checked before any work: a bad path fails with nothing written.
+        parent = os.path.dirname(os.path.abspath(md))
+        if os.path.isdir(md):
+            fail(f"--markdown '{md}' is a folder, not a file")
+        if not os.path.isdir(parent):
+            fail(f"--markdown '{md}': no folder '{parent}' to write it in")
+        if os.path.exists(md) and not os.path.isfile(md):
+            fail(f"--markdown '{md}' exists and is not a regular file")
     cells = {}
     for path in files:
         for name, mode, cell in read_matrix(path):

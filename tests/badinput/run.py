@@ -302,6 +302,7 @@ def tools(bin_dir):
         "mutate": [PY, os.path.join(ROOT, "scripts", "mutate.py")],
         "fuzz_ttd": [PY, os.path.join(ROOT, "scripts", "fuzz_ttd.py")],
         "sarif": [PY, os.path.join(ROOT, "scripts", "sarif.py")],
+        "mutants_net": [PY, os.path.join(ROOT, "scripts", "mutants_net.py")],
         # nightly runs from a fixture root: its first word is the root's name
         "nightly": [PY],
     }
