@@ -76,7 +76,7 @@ using ull = unsigned long long;
 }  // namespace
 
 void Execution::OnConstruct(CellHeader& h) {
-  if (values_only_) return;  // no Location is ever made (see ValuesOnly)
+  if (values_only_) return;  // no Location is ever made (execution.h: values_only_)
   Thread& t = Cur();
   Tick(t);  // the initialising write is an event of its own
   h.exec = 0;
