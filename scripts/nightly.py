@@ -403,9 +403,9 @@ def step_fuzz_one(run, variant, key, per):
     run.s[key] = {"variant": variant, "seconds_per_target": per,
                      "stats": {f"{t} {k}": int(v) for t, k, v in stats}, "series": series}
     for m in re.finditer(r"^(FINDING ([a-z-]+): [^\n]*)\n  reproducer \(([^)]*)\):\n((?:    .*\n)*)"
-                         r"  repro: ([^\n]*)", r.stdout, re.M):
+                         r"  repro: ([^\n]*)(?:\n  signature: ([^\n]*))?", r.stdout, re.M):
         run.add_finding({"kind": m.group(2), "message": m.group(1)[8:], "variant": variant,
-                         "signature": f"fuzz:{variant}:{m.group(1)[8:]}", "after_s": 0,
+                         "signature": m.group(6) or f"fuzz:{variant}:{m.group(1)[8:]}", "after_s": 0,
                          "repro": m.group(5), "detail": m.group(4)}, "fuzz")
     if r.returncode not in (0, 1):
         return "failed", f"exit {r.returncode}: {r.stderr.strip()[-200:]}"
