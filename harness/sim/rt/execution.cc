@@ -165,20 +165,12 @@ void Execution::CollectRunnable() {
   // Called at every scheduling point (fuzz_ops: 8% of its profile), so one
   // pass gathers what the rules below need; the rules are unchanged.
   // The result depends only on the threads' states and wake times, the
-  // timers, the clock and the thread count: every place that changes one of
-  // them clears runnable_valid_, so between two such changes (a run of loads
-  // and stores) the last result stands.
+  // timers, the clock and the thread count: a state changes only through
+  // SetState, and the other places clear runnable_valid_ themselves, so
+  // between two such changes (a run of loads and stores) the last result
+  // stands.
   if (runnable_valid_) return;
   runnable_valid_ = true;
-  if (nthreads_ == 1 && running_ == threads_[0].get() && running_->state == State::kRunnable) {
-    // Only main exists, and it is the one asking: no sleeper, no timer fiber
-    // (it is a thread of its own), so the rules below give exactly this.
-    // Every op of a program's set-up (the descriptor carve, the opens) is here.
-    min_future_ = INT64_MAX;
-    runnable_[0] = running_->id;
-    nrunnable_ = 1;
-    return;
-  }
   bool user_live = false;
   bool any_runnable = false;
   min_future_ = INT64_MAX;
@@ -276,11 +268,9 @@ void Execution::SwitchTo(ThreadId next, bool exiting) {
   if (to.state == State::kSleeping) {
     // Waking a sleeper is a time event: the clock jumps to its wake time.
     now_ = std::max(now_, to.wake_time);
-    to.state = State::kRunnable;
-    runnable_valid_ = false;
+    SetState(to, State::kRunnable);
   } else if (to.state == State::kTimerIdle) {
-    to.state = State::kRunnable;  // FireOneTimer moves the clock
-    runnable_valid_ = false;
+    SetState(to, State::kRunnable);  // FireOneTimer moves the clock
   }
   Thread* from = running_;
   // A thread that just went to sleep (or the timer fiber that just went

@@ -211,6 +211,12 @@ class Execution {
   std::string ThreadName(ThreadId t) const;
   Thread& Cur() { return *running_; }
   void Tick(Thread& t) { t.view.hb[t.id]++; }
+  // Every change of a thread's state goes through here: it invalidates the
+  // cached runnable set (CollectRunnable).
+  void SetState(Thread& t, State s) {
+    t.state = s;
+    runnable_valid_ = false;
+  }
 
   // The loop (execution.cc).
   void SchedulePoint(bool yielding = false);

@@ -44,8 +44,7 @@ void Execution::Lock(ObjHeader& h, Site site) {
                                            m.owner_site.ToString() + "): self-deadlock");
       Abandon();
     }
-    t.state = State::kMutex;
-    runnable_valid_ = false;
+    SetState(t, State::kMutex);
     t.wait_index = h.index;
     t.wait_site = site;
     if (cfg_.trace) Trace(site, "lock blocks (held by %s)", ThreadName(m.owner).c_str());
@@ -68,10 +67,7 @@ void Execution::Unlock(ObjHeader& h, Site site) {
   // Every waiter retries; the scheduler decides who gets the lock.
   for (uint32_t i = 0; i < nthreads_; i++) {
     Thread& w = *threads_[i];
-    if (w.state == State::kMutex && w.wait_index == h.index) {
-      w.state = State::kRunnable;
-      runnable_valid_ = false;
-    }
+    if (w.state == State::kMutex && w.wait_index == h.index) SetState(w, State::kRunnable);
   }
   if (cfg_.trace) Trace(site, "unlock");
 }

@@ -31,8 +31,7 @@ void Execution::Park(ThreadId owner, Site site) {
     Abandon();
   }
   if (!t.park_token) {
-    t.state = State::kParked;
-    runnable_valid_ = false;
+    SetState(t, State::kParked);
     t.wait_site = site;
     if (cfg_.trace) Trace(site, "park: blocks");
     BlockAndSwitch();
@@ -55,10 +54,7 @@ void Execution::Unpark(ThreadId owner, Site site) {
   Thread& p = *threads_[owner];
   p.park_view.Join(t.view);
   p.park_token = true;
-  if (p.state == State::kParked) {
-    p.state = State::kRunnable;
-    runnable_valid_ = false;
-  }
+  if (p.state == State::kParked) SetState(p, State::kRunnable);
   if (cfg_.trace) Trace(site, "unpark %s", ThreadName(owner).c_str());
 }
 

@@ -23,8 +23,7 @@ Execution::Thread& Execution::NewThread(const char* name, bool is_timer) {
   if (threads_.size() <= nthreads_) threads_.push_back(std::make_unique<Thread>());
   Thread& t = *threads_[nthreads_];
   t.id = nthreads_++;
-  t.state = State::kRunnable;
-  runnable_valid_ = false;
+  SetState(t, State::kRunnable);
   t.is_timer = is_timer;
   t.name = name;
   t.fn = nullptr;
@@ -78,11 +77,10 @@ void Execution::ThreadEntry(void* arg) {
 void Execution::ThreadExit() {
   Thread& t = Cur();
   Tick(t);
-  t.state = State::kFinished;
-  runnable_valid_ = false;
+  SetState(t, State::kFinished);
   for (uint32_t i = 0; i < nthreads_; i++) {
     Thread& j = *threads_[i];
-    if (j.state == State::kJoin && j.wait_index == t.id) j.state = State::kRunnable;  // (invalidated above)
+    if (j.state == State::kJoin && j.wait_index == t.id) SetState(j, State::kRunnable);
   }
   BlockAndSwitch(/*exiting=*/true);
   std::abort();  // a finished thread is never picked
@@ -132,8 +130,7 @@ void Execution::Join(ThreadId id, Site site) {
     Abandon();
   }
   if (threads_[id]->state != State::kFinished) {
-    t.state = State::kJoin;
-    runnable_valid_ = false;
+    SetState(t, State::kJoin);
     t.wait_index = id;
     t.wait_site = site;
     BlockAndSwitch();

@@ -59,9 +59,8 @@ void Execution::TimerModify(ObjHeader& h, int64_t when, TimerFunc f, void* arg, 
       Abandon();
     }
     Thread& tf = NewThread("timer", true);
-    tf.state = State::kTimerIdle;
+    SetState(tf, State::kTimerIdle);
     timer_thread_ = tf.id;
-    runnable_valid_ = false;
   }
   TimerRec& r = TimerOf(h);
   // Go's modtimer updates the timer's status word with an RMW: acquire and
@@ -106,8 +105,7 @@ void Execution::TimerWaitIdle(ObjHeader& h, Site site) {
       t.view.Join(r.idle_view);
       return;
     }
-    t.state = State::kWaitIdle;
-    runnable_valid_ = false;
+    SetState(t, State::kWaitIdle);
     t.wait_index = h.index;
     t.wait_site = site;
     BlockAndSwitch();
@@ -117,8 +115,7 @@ void Execution::TimerWaitIdle(ObjHeader& h, Site site) {
 void Execution::TimerLoop() {
   for (;;) {
     FireOneTimer();
-    Cur().state = State::kTimerIdle;
-    runnable_valid_ = false;
+    SetState(Cur(), State::kTimerIdle);
     BlockAndSwitch();
   }
 }
@@ -169,10 +166,7 @@ void Execution::FireOneTimer() {
   done.idle_view = me.view;
   for (uint32_t i = 0; i < nthreads_; i++) {
     Thread& w = *threads_[i];
-    if (w.state == State::kWaitIdle && w.wait_index == idx) {
-      w.state = State::kRunnable;
-      runnable_valid_ = false;
-    }
+    if (w.state == State::kWaitIdle && w.wait_index == idx) SetState(w, State::kRunnable);
   }
 }
 
@@ -182,8 +176,7 @@ void Execution::Sleep(int64_t ns, Site site) {
   Tick(t);
   if (ns <= 0) return;
   if (__builtin_add_overflow(now_, ns, &t.wake_time)) t.wake_time = INT64_MAX;
-  t.state = State::kSleeping;
-  runnable_valid_ = false;
+  SetState(t, State::kSleeping);
   t.wait_site = site;
   if (cfg_.trace) Trace(site, "sleep until %lld", static_cast<long long>(t.wake_time));
   BlockAndSwitch();
