@@ -962,13 +962,13 @@ TEST(TipIsClean, OnIssue48925AndIssue45211) {
   }
 }
 
-
 // With weak memory and the race detector both off the engine keeps no store
 // records or clocks (Execution::values_only_, fuzz_ops's configuration). It
 // must be the same machine as the full model under sequential consistency:
 // the same values, scheduling points, choices, outcomes and trace, execution
-// by execution (heap addresses aside). The full side runs the detector with races as notes, which
-// changes no choice, on programs with plain fields (legacy, seed) and without.
+// by execution (heap addresses aside). The full side runs the detector with
+// races as notes, which changes no choice, on programs with plain fields
+// (legacy, seed) and without.
 TEST(Engine, ValuesOnlyIsTheFullModelUnderSequentialConsistency) {
   struct Body {
     const char* name;
@@ -982,6 +982,9 @@ TEST(Engine, ValuesOnlyIsTheFullModelUnderSequentialConsistency) {
       {"45211 close tip", [] { Issue45211<Tip>(true); }},
       {"lost update", LostUpdate},
   };
+  // Heap addresses (descriptors, parkers, tagged pointers) differ between the
+  // two: the full model allocates its Locations.
+  const std::regex address("0x[0-9a-f]{9,}");
   for (const Body& b : bodies) {
     for (ChooserKind ch : {ChooserKind::kRandom, ChooserKind::kPct}) {
       std::vector<std::string> runs[2];
@@ -992,14 +995,12 @@ TEST(Engine, ValuesOnlyIsTheFullModelUnderSequentialConsistency) {
         c.trace = true;
         c.detect_races = full == 1;
         c.races_are_findings = false;
-        c.on_execution = [&runs, full](const sim::ExecutionRecord& r) {
+        c.on_execution = [&runs, &address, full](const sim::ExecutionRecord& r) {
           std::string s = std::to_string(r.finished) + " " + std::to_string(r.steps) + " " +
                           std::to_string(r.threads) + " " + r.finding.schedule_hex + " " +
                           sim::FindingKindName(r.finding.kind) + " " + r.finding.message;
           for (const std::string& line : r.finding.trace) s += "\n" + line;
-          // Heap addresses (descriptors, parkers, tagged pointers) differ
-          // between the two: the full model allocates its Locations.
-          runs[full].push_back(std::regex_replace(s, std::regex("0x[0-9a-f]{9,}"), "0x(addr)"));
+          runs[full].push_back(std::regex_replace(s, address, "0x(addr)"));
         };
         (void)sim::Check(c, b.fn, &st[full]);
       }
@@ -1014,6 +1015,7 @@ TEST(Engine, ValuesOnlyIsTheFullModelUnderSequentialConsistency) {
     }
   }
 }
+
 // ===========================================================================
 // Throughput (run explicitly: --gtest_also_run_disabled_tests). A figure, not
 // an assertion; compare against the same run's other mode, never a constant.
